@@ -1,0 +1,22 @@
+"""Which engines this deployment offers."""
+
+from fastapi import APIRouter
+
+from app.api.deps import EnginesDep
+from app.models import EnginePublic
+
+router = APIRouter(prefix="/api", tags=["engines"])
+
+
+@router.get("/engines", response_model=list[EnginePublic])
+def list_engines(engines: EnginesDep) -> list[EnginePublic]:
+    """`offline` is always usable; `llm` when an OpenAI-compatible endpoint is configured."""
+    return [
+        EnginePublic(
+            name=name,
+            available=(engine := engines.get(name)) is not None,
+            default=engines.default == name,
+            models=engine.models if engine else {},
+        )
+        for name in ("offline", "llm")
+    ]

@@ -1,0 +1,68 @@
+"""Stateless grading of recorded conversations, and scripted drills."""
+
+from fastapi import APIRouter
+
+from app import sessions as service
+from app.api.deps import CatalogDep, EnginesDep, LimitsDep, SessionDep
+from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest, SessionCreate
+
+router = APIRouter(prefix="/api", tags=["grading"])
+
+
+@router.post("/grade", response_model=GradeReport)
+def grade(
+    body: GradeRequest, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+) -> GradeReport:
+    """Grade a conversation recorded elsewhere against a persona's techniques; not stored."""
+    result = service.grade_transcript(
+        db=db,
+        catalog=catalog,
+        engines=engines,
+        persona_id=body.persona_id,
+        language=body.language,
+        lines=[(m.role, m.content) for m in body.messages],
+        engine_name=body.engine,
+    )
+    return GradeReport.model_validate(result.model_dump())
+
+
+@router.post("/drills", response_model=DrillResult)
+def drill(
+    body: DrillRequest,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    limits: LimitsDep,
+) -> DrillResult:
+    """Play scripted trainee turns, end the session, return the transcript and the grade."""
+    for turn in body.turns:
+        if not turn.strip():
+            raise service.Invalid("a drill turn is empty")
+        if len(turn) > limits.max_message_chars:
+            raise service.Invalid(
+                f"a drill turn is {len(turn)} characters long; "
+                f"the limit is {limits.max_message_chars}"
+            )
+    request = SessionCreate.model_validate(body.model_dump(exclude={"turns"}))
+    record, _ = service.start(db=db, catalog=catalog, engines=engines, request=request)
+    played = 0
+    for turn in body.turns:
+        if record.status != "active":
+            break
+        service.say(
+            db=db,
+            catalog=catalog,
+            engines=engines,
+            session_id=record.id,
+            content=turn,
+            limits=limits,
+        )
+        played += 1
+    grade, criteria = service.end(db=db, catalog=catalog, engines=engines, session_id=record.id)
+    record, messages, _ = service.get(db=db, session_id=record.id)
+    return DrillResult(
+        turns_played=played,
+        session=service.session_public(catalog, record),
+        messages=[service.message_public(m) for m in messages],
+        grade=service.grade_public(grade, criteria),
+    )

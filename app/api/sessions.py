@@ -1,0 +1,177 @@
+"""Practice sessions: start, talk, end, read, list, export."""
+
+import json
+from collections.abc import Iterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, status
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+from sqlmodel import Session
+
+from app import sessions as service
+from app.api.deps import CatalogDep, EnginesDep, LimitsDep, SessionDep, SettingsDep
+from app.catalog import Catalog
+from app.engines import Engines
+from app.export import session_markdown
+from app.models import (
+    GradePublic,
+    MessageCreate,
+    SessionCreate,
+    SessionDetail,
+    SessionPage,
+    StartPublic,
+    TurnPublic,
+)
+
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+
+def detail(catalog: CatalogDep, db: SessionDep, session_id: str) -> SessionDetail:
+    record, messages, grade = service.get(db=db, session_id=session_id)
+    return SessionDetail(
+        session=service.session_public(catalog, record),
+        messages=[service.message_public(m) for m in messages],
+        grade=service.grade_public(*grade) if grade else None,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=StartPublic)
+def start_session(
+    body: SessionCreate, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+) -> StartPublic:
+    """Start practising: the client speaks first."""
+    record, messages = service.start(db=db, catalog=catalog, engines=engines, request=body)
+    return StartPublic(
+        session=service.session_public(catalog, record),
+        messages=[service.message_public(m) for m in messages],
+    )
+
+
+def _sse(event: str, data: Any) -> bytes:
+    return format_sse_event(event=event, data_str=json.dumps(data, ensure_ascii=False))
+
+
+def _stream(
+    db: Session, catalog: Catalog, engines: Engines, turn: service.PendingTurn
+) -> Iterator[bytes]:
+    """trainee → delta… → message… → state; or error (the trainee message stays stored)."""
+    yield _sse("trainee", service.message_public(turn.trainee).model_dump(mode="json"))
+    try:
+        for kind, value in service.play(db=db, catalog=catalog, engines=engines, turn=turn):
+            if kind == "delta":
+                yield _sse("delta", {"text": value})
+            elif kind == "message":
+                yield _sse("message", service.message_public(value).model_dump(mode="json"))
+            else:
+                yield _sse("state", service.session_public(catalog, value).model_dump(mode="json"))
+    except service.ServiceError as exc:
+        yield _sse("error", {"status": exc.status_code, "detail": str(exc)})
+
+
+TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The turn as JSON, or as server-sent events when the request has "
+        "`Accept: text/event-stream`: `trainee` (the stored message), `delta` ({text}) as "
+        "the reply is written, `message` per stored client message, then `state` (the "
+        "session); `error` ({status, detail}) if the model fails mid-way.",
+        "content": {"text/event-stream": {}},
+    },
+    502: {"description": "The model endpoint failed; the trainee message is stored, retry it."},
+}
+
+
+@router.post("/{session_id}/messages", response_model=TurnPublic, responses=TURN_RESPONSES)
+def send_message(
+    session_id: str,
+    body: MessageCreate,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    limits: LimitsDep,
+    accept: Annotated[str, Header()] = "application/json",
+) -> Any:
+    """Say something to the client; the answer may be several messages."""
+    turn = service.accept(
+        db=db, catalog=catalog, session_id=session_id, content=body.content, limits=limits
+    )
+    if "text/event-stream" in accept:
+        return EventSourceResponse(_stream(db, catalog, engines, turn))
+    replies = [
+        value
+        for kind, value in service.play(db=db, catalog=catalog, engines=engines, turn=turn)
+        if kind == "message"
+    ]
+    return TurnPublic(
+        trainee_message=service.message_public(turn.trainee),
+        replies=[service.message_public(m) for m in replies],
+        session=service.session_public(catalog, turn.record),
+    )
+
+
+@router.post("/{session_id}/end", response_model=GradePublic)
+def end_session(
+    session_id: str, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+) -> GradePublic:
+    """End the session (if the client has not already) and return its grade."""
+    grade = service.end(db=db, catalog=catalog, engines=engines, session_id=session_id)
+    return service.grade_public(*grade)
+
+
+@router.post("/{session_id}/grade", response_model=GradePublic)
+def grade_session(
+    session_id: str, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+) -> GradePublic:
+    """Grade an ended session again, e.g. after a failed grade; the old grades are kept."""
+    grade = service.regrade(db=db, catalog=catalog, engines=engines, session_id=session_id)
+    return service.grade_public(*grade)
+
+
+@router.get("/{session_id}", response_model=SessionDetail)
+def get_session(session_id: str, catalog: CatalogDep, db: SessionDep) -> SessionDetail:
+    """The transcript, the client's state and the latest grade."""
+    return detail(catalog, db, session_id)
+
+
+@router.get("", response_model=SessionPage)
+def list_sessions(
+    catalog: CatalogDep,
+    db: SessionDep,
+    settings: SettingsDep,
+    persona: str | None = None,
+    status: Literal["active", "ended"] | None = None,
+    trainee: str | None = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int | None, Query(ge=1, le=200)] = None,
+) -> SessionPage:
+    """Sessions, newest first, filtered by persona, status and trainee."""
+    size = page_size or settings.default_page_size
+    records, total = service.list_sessions(
+        db=db, persona_id=persona, status=status, trainee=trainee, page=page, page_size=size
+    )
+    return SessionPage(
+        items=[service.session_public(catalog, r) for r in records],
+        total=total,
+        page=page,
+        page_size=size,
+    )
+
+
+@router.get(
+    "/{session_id}/export",
+    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+)
+def export_session(
+    session_id: str,
+    catalog: CatalogDep,
+    db: SessionDep,
+    format: Literal["json", "md"] = "json",
+) -> Response:
+    """Download the session as JSON (the same shape as GET) or as a Markdown report."""
+    data = detail(catalog, db, session_id)
+    filename = f"sparring-{session_id}.{format}"
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    if format == "md":
+        text = session_markdown(catalog, data)
+        return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
+    return JSONResponse(data.model_dump(mode="json"), headers=headers)

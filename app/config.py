@@ -1,0 +1,52 @@
+"""Settings from the environment (prefix SPARRING_) or a .env file, in one place."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+EngineName = Literal["offline", "llm"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SPARRING_", env_file=".env", extra="ignore")
+
+    database_url: str = f"sqlite:///{ROOT / 'transcripts' / 'sparring.db'}"
+    personas_dir: Path = ROOT / "personas"
+    prompts_dir: Path = ROOT / "prompts"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_message_chars: int = 4000
+    max_turns_per_session: int = 60  # a hard cap above any persona's turn limit
+    default_page_size: int = 20
+
+    # The llm engine: any OpenAI-compatible endpoint. Unset base URL means OpenAI itself.
+    llm_base_url: str | None = None
+    llm_api_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("SPARRING_LLM_API_KEY", "OPENAI_API_KEY")
+    )
+    actor_model: str = "gpt-4o-mini"
+    grader_model: str = "gpt-4o-mini"
+    actor_temperature: float = 0.8
+    llm_timeout: float = Field(default=60.0, gt=0)  # seconds per request
+    llm_max_retries: int = Field(default=2, ge=0, le=10)  # SDK retries on 429/5xx/connection
+    grader_attempts: int = Field(default=2, ge=1, le=5)  # re-asks on invalid grader output
+    grader_mode: Literal["single", "per_criterion"] = "single"
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url or self.llm_api_key)
+
+    @property
+    def default_engine(self) -> EngineName:
+        return "llm" if self.llm_configured else "offline"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

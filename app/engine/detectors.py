@@ -1,0 +1,69 @@
+"""Find the trainee's moves in a message, with the exact sentence that shows each one.
+
+Patterns live in `prompts/moves.yaml` (Italian and English); the director uses the moves to
+update the client's meters and the heuristic grader quotes the sentences as evidence.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from app.catalog import Language, Move
+
+# A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
+_SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    move: str
+    quote: str  # the sentence holding the match: an exact substring of the message
+    start: int
+    end: int
+
+
+@lru_cache(maxsize=256)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+
+
+def sentences(text: str) -> list[tuple[int, int]]:
+    """Spans of the sentences in `text`, stripped of surrounding blanks."""
+    spans = []
+    for match in _SENTENCE.finditer(text):
+        raw = match.group()
+        lead = len(raw) - len(raw.lstrip())
+        start, end = match.start() + lead, match.start() + len(raw.rstrip())
+        if end > start:
+            spans.append((start, end))
+    return spans
+
+
+def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]:
+    """Every move found in `text`, at most one detection per move and sentence."""
+    spans = sentences(text)
+    found: list[Detection] = []
+    for move in moves.values():
+        seen: set[int] = set()
+        for pattern in _compiled(tuple(move.patterns[lang])):
+            for match in pattern.finditer(text):
+                start, end = next(
+                    ((s, e) for s, e in spans if s <= match.start() < e), (0, len(text))
+                )
+                if start in seen:
+                    continue
+                seen.add(start)
+                found.append(Detection(move.id, text[start:end], start, end))
+    found.sort(key=lambda d: (d.start, d.move))
+    return found
+
+
+def move_ids(detections: list[Detection]) -> set[str]:
+    return {d.move for d in detections}
+
+
+def matches(combo: str, present: set[str]) -> bool:
+    """`a+b` holds when every listed move is present in the same message."""
+    return all(part in present for part in combo.split("+"))

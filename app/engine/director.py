@@ -1,0 +1,166 @@
+"""The director: the client's hidden state, and what the client does next.
+
+Pure functions over a `ClientState`, so the same state and message always give the same
+result, whatever engine then voices the beat (scripted lines or an LLM).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel
+
+from app.catalog import Catalog, Difficulty, Mood, Outcome, Persona, Phase, Trigger
+
+Status = Literal["active", "ended"]
+OPENING_BEAT = "opening"
+TESTING_FROM_TURN = 3  # first turn of the testing phase; agreement is possible from here
+
+
+class ClientState(BaseModel):
+    """Everything the director knows about the client between turns (stored as JSON)."""
+
+    difficulty: Difficulty
+    meters: dict[str, float]
+    turn: int = 0  # trainee messages observed so far
+    phase: Phase = "opening"
+    status: Status = "active"
+    outcome: Outcome | None = None
+    beat: str = OPENING_BEAT  # the client's latest beat
+    pending_beat: str | None = None  # scheduled by a trigger's next_beat
+    trigger_counts: dict[str, int] = {}
+    used_lines: dict[str, list[int]] = {}  # beat → indices of lines already said
+
+    @property
+    def mood(self) -> Mood:
+        return mood_of(self.meters)
+
+
+@dataclass(frozen=True)
+class Directive:
+    """What the director asks the actor to play this turn."""
+
+    beat: str
+    moves: frozenset[str]
+    deltas: dict[str, float] = field(default_factory=dict)
+    trigger: str | None = None
+    end: Outcome | None = None
+
+
+def mood_of(meters: dict[str, float]) -> Mood:
+    trust, patience = meters["trust"], meters["patience"]
+    if trust < 25 or patience < 30:
+        return "cold"
+    return "warm" if trust >= 60 else "neutral"
+
+
+def phase_of(turn: int, turn_limit: int) -> Phase:
+    if turn == 0:
+        return "opening"
+    if turn >= turn_limit - 1:
+        return "closing"
+    return "exploring" if turn < TESTING_FROM_TURN else "testing"
+
+
+def initial_state(persona: Persona, difficulty: Difficulty) -> ClientState:
+    return ClientState(difficulty=difficulty, meters=dict(persona.difficulty[difficulty].meters))
+
+
+def _clamp(value: float) -> float:
+    return max(0.0, min(100.0, value))
+
+
+def _matches(trigger: Trigger, moves: frozenset[str], state: ClientState, turn: int) -> bool:
+    if trigger.any_moves and not moves.intersection(trigger.any_moves):
+        return False
+    if not moves.issuperset(trigger.all_moves):
+        return False
+    if turn < trigger.min_turn:
+        return False
+    if (
+        trigger.max_times is not None
+        and state.trigger_counts.get(trigger.id, 0) >= trigger.max_times
+    ):
+        return False
+    if trigger.after_beat is not None and state.beat != trigger.after_beat:
+        return False
+    return all(bound.holds(state.meters[m]) for m, bound in trigger.meters.items())
+
+
+def observe(
+    catalog: Catalog, persona: Persona, state: ClientState, moves: set[str]
+) -> tuple[ClientState, Directive]:
+    """Apply one trainee message (its detected moves) and decide the client's next beat."""
+    if state.status != "active":
+        raise ValueError("the session has ended")
+    level = persona.difficulty[state.difficulty]
+    found = frozenset(moves)
+    meters = dict(state.meters)
+    deltas: dict[str, float] = {}
+    for move in sorted(found):
+        effects = persona.reactions.get(move, catalog.moves[move].effects)
+        for meter, change in effects.items():
+            if meter in meters:
+                scaled = change * (level.soften if change > 0 else level.harden)
+                deltas[meter] = deltas.get(meter, 0.0) + scaled
+    net = sum(deltas.get(m, 0.0) for m in ("trust", "patience"))
+    deltas["patience"] = deltas.get("patience", 0.0) - level.patience_decay
+    for meter, change in deltas.items():
+        meters[meter] = _clamp(meters[meter] + change)
+
+    turn = state.turn + 1
+    new = state.model_copy(update={"meters": meters, "turn": turn}, deep=True)
+    matching = [t for t in persona.triggers if _matches(t, found, new, turn)]
+    trigger = next((t for t in matching if t.end), None)
+    walks = any(not bound.holds(meters[m]) for m, bound in persona.walk_away.items())
+    if trigger is None and not walks:
+        trigger = next(iter(matching), None)
+
+    end: Outcome | None = None
+    if walks and trigger is None:
+        beat, end = "walk_away", "walked_away"
+    elif trigger is not None:
+        beat, end = trigger.beat, trigger.end
+        new.trigger_counts[trigger.id] = new.trigger_counts.get(trigger.id, 0) + 1
+        for meter, change in trigger.effects.items():
+            meters[meter] = _clamp(meters[meter] + change)
+    elif state.pending_beat:
+        beat = state.pending_beat
+    elif (
+        turn >= TESTING_FROM_TURN
+        and persona.agreement
+        and all(bound.holds(meters[m]) for m, bound in persona.agreement.items())
+    ):
+        beat, end = "agreement", "agreement"
+    elif turn >= level.turn_limit:
+        beat, end = "turn_limit", "turn_limit"
+    elif net < 0:
+        beat = "react_hard"
+    elif found & {"question", "open_question"}:
+        beat = "answer_question"
+    elif "advice" in found:
+        beat = "react_advice"
+    else:
+        beat = "react_soft" if net > 0 else "neutral"
+
+    if end is None and turn >= level.turn_limit and beat != "turn_limit":
+        end = "turn_limit"  # the client still says this turn's beat, then the session closes
+    new.meters = meters
+    new.beat = beat
+    new.pending_beat = trigger.next_beat if trigger is not None and end is None else None
+    new.phase = phase_of(turn, level.turn_limit)
+    if end is not None:
+        new.status, new.outcome = "ended", end
+    return new, Directive(beat, found, deltas, trigger.id if trigger else None, end)
+
+
+def end_by_trainee(state: ClientState) -> ClientState:
+    if state.status != "active":
+        return state
+    return state.model_copy(update={"status": "ended", "outcome": "ended_by_trainee"})
+
+
+def opening(persona: Persona, difficulty: Difficulty) -> tuple[ClientState, Directive]:
+    """The state and beat a session starts with: the client speaks first."""
+    return initial_state(persona, difficulty), Directive(OPENING_BEAT, frozenset())

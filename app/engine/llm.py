@@ -1,0 +1,196 @@
+"""The one door to OpenAI-compatible endpoints: prompts, calls, retries, and their records.
+
+Every call is recorded (purpose, model, prompt version, tokens, latency, outcome) in the
+`calls` list the caller hands in; the service stores those records. Retries with backoff
+on 429, 5xx and connection errors are the openai SDK's own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import openai
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+Purpose = Literal["actor", "grader"]
+StructuredMode = Literal["json_schema", "json_object", "text"]
+PLACEHOLDER_KEY = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
+
+
+class LLMError(Exception):
+    """The endpoint failed after the SDK's retries; `partial` holds any text already streamed."""
+
+    def __init__(self, message: str, partial: str = "") -> None:
+        super().__init__(message)
+        self.partial = partial
+
+
+@dataclass
+class CallRecord:
+    purpose: Purpose
+    model: str
+    prompt_version: str
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_ms: int = 0
+    outcome: Literal["ok", "error"] = "ok"
+    error: str | None = None
+
+
+@lru_cache(maxsize=4)
+def _environment(prompts_dir: Path) -> Environment:
+    return Environment(
+        loader=FileSystemLoader(prompts_dir),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A rendered template and the version of its source (the hash of the template file)."""
+
+    text: str
+    version: str
+
+
+def render(prompts_dir: Path, name: str, **context: Any) -> Prompt:
+    env = _environment(prompts_dir)
+    source = (prompts_dir / name).read_bytes()
+    version = f"{name.removesuffix('.j2')}@{hashlib.sha256(source).hexdigest()[:12]}"
+    return Prompt(env.get_template(name).render(**context).strip(), version)
+
+
+def describe(exc: Exception) -> str:
+    if isinstance(exc, openai.APIStatusError):
+        return f"the model endpoint answered {exc.status_code}: {exc.message}"
+    if isinstance(exc, openai.APITimeoutError):
+        return "the model endpoint did not answer in time"
+    if isinstance(exc, openai.APIConnectionError):
+        return "the model endpoint could not be reached or dropped the connection"
+    return f"the model endpoint failed: {exc}"
+
+
+class LLMClient:
+    """A thin wrapper over `openai.OpenAI` that records each call."""
+
+    def __init__(
+        self, *, base_url: str | None, api_key: str | None, timeout: float, max_retries: int
+    ) -> None:
+        self.client = openai.OpenAI(
+            base_url=base_url,
+            api_key=api_key or PLACEHOLDER_KEY,
+            timeout=timeout,
+            max_retries=max_retries,
+        )
+        # Learned per endpoint: servers without JSON-schema output answer 400 once, then
+        # the grader goes straight to what works.
+        self.structured: StructuredMode = "json_schema"
+
+    def stream(
+        self,
+        *,
+        purpose: Purpose,
+        model: str,
+        messages: list[dict[str, str]],
+        version: str,
+        calls: list[CallRecord],
+        temperature: float,
+    ) -> Iterator[str]:
+        """Yield the reply's text deltas; raise LLMError (with the partial text) on failure."""
+        record = CallRecord(purpose, model, version)
+        started = time.perf_counter()
+        parts: list[str] = []
+        try:
+            stream = self.client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=temperature,
+                stream=True,
+                stream_options={"include_usage": True},
+            )
+            for chunk in stream:
+                if chunk.usage is not None:
+                    record.tokens_in = chunk.usage.prompt_tokens
+                    record.tokens_out = chunk.usage.completion_tokens
+                if not chunk.choices:  # usage-only chunks carry no choices
+                    continue
+                delta = chunk.choices[0].delta.content
+                if delta:
+                    parts.append(delta)
+                    yield delta
+        except (openai.APIError, ValueError) as exc:
+            record.outcome, record.error = "error", describe(exc)
+            raise LLMError(record.error, "".join(parts)) from exc
+        finally:
+            record.latency_ms = round((time.perf_counter() - started) * 1000)
+            calls.append(record)
+
+    def complete(
+        self,
+        *,
+        purpose: Purpose,
+        model: str,
+        messages: list[dict[str, str]],
+        version: str,
+        calls: list[CallRecord],
+        temperature: float = 0.0,
+        response_format: dict[str, Any] | None = None,
+    ) -> str:
+        record = CallRecord(purpose, model, version)
+        started = time.perf_counter()
+        try:
+            options: dict[str, Any] = (
+                {"response_format": response_format} if response_format else {}
+            )
+            response = self.client.chat.completions.create(
+                model=model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=temperature,
+                **options,
+            )
+            if response.usage is not None:
+                record.tokens_in = response.usage.prompt_tokens
+                record.tokens_out = response.usage.completion_tokens
+            if not response.choices:
+                raise LLMError("the model endpoint answered with no choices")
+            return response.choices[0].message.content or ""
+        except openai.APIError as exc:
+            record.outcome, record.error = "error", describe(exc)
+            raise
+        except LLMError as exc:
+            record.outcome, record.error = "error", str(exc)
+            raise
+        finally:
+            record.latency_ms = round((time.perf_counter() - started) * 1000)
+            calls.append(record)
+
+
+_FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
+_TRAILING_COMMA = re.compile(r",\s*([}\]])")
+
+
+def extract_json(text: str) -> Any:
+    """Parse JSON from a reply that may wrap it in prose or code fences, repairing small slips."""
+    candidates = [text.strip()]
+    candidates += [m.strip() for m in _FENCE.findall(text)]
+    start, end = text.find("{"), text.rfind("}")
+    if 0 <= start < end:
+        candidates.append(text[start : end + 1])
+    for candidate in candidates:
+        for attempt in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
+            try:
+                return json.loads(attempt)
+            except json.JSONDecodeError:
+                continue
+    raise ValueError("no JSON object found in the reply")

@@ -1,0 +1,315 @@
+"""Tables and API schemas: a model family per entity (XBase, table X, XCreate, XPublic)."""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from pydantic import field_validator
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from app.catalog import Difficulty, Language, Mood, Outcome, Phase
+from app.engine.grader import BetterPhrasing, Criterion, Evidence, Verdict
+
+MessageStatus = Literal["complete", "incomplete"]
+GradeStatus = Literal["pending", "done", "failed"]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+# ---------------------------------------------------------------- sessions
+
+
+class PracticeSessionBase(SQLModel):
+    persona_id: str = Field(index=True, max_length=64)
+    language: str = Field(max_length=2)
+    difficulty: str = Field(max_length=8)
+    seed: int
+    engine: str = Field(max_length=16)
+    trainee: str = Field(default="anonymous", index=True, max_length=64)
+
+
+class PracticeSession(PracticeSessionBase, table=True):
+    __tablename__ = "practice_sessions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    status: str = Field(default="active", index=True, max_length=8)
+    outcome: str | None = Field(default=None, max_length=20)
+    state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    message_count: int = 0
+    score: int | None = Field(default=None, index=True)  # of the latest finished grade
+    passed: bool | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+
+class SessionCreate(SQLModel):
+    persona_id: str
+    language: Language = "it"
+    difficulty: Difficulty = "medium"
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    engine: Literal["offline", "llm"] | None = None  # default: llm when configured
+    trainee: str = Field(default="anonymous", min_length=1, max_length=64)
+
+
+class StatePublic(SQLModel):
+    """The client's meters and phase, as the trainee's page shows them."""
+
+    meters: dict[str, float]
+    phase: Phase
+    mood: Mood
+    turn: int
+    turn_limit: int
+
+
+class SessionPublic(PracticeSessionBase):
+    id: str
+    status: str
+    outcome: Outcome | None
+    success: bool | None  # agreement or dismissed: the trainee handled the client
+    message_count: int
+    score: int | None
+    passed: bool | None
+    state: StatePublic
+    created_at: datetime
+    updated_at: datetime
+    ended_at: datetime | None
+
+
+class SessionPage(SQLModel):
+    items: list[SessionPublic]
+    total: int
+    page: int
+    page_size: int
+
+
+# ---------------------------------------------------------------- messages
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("session_id", "seq"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="practice_sessions.id", index=True, max_length=32)
+    seq: int
+    role: str = Field(max_length=8)
+    content: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="complete", max_length=12)
+    moves: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class MessageCreate(SQLModel):
+    content: str
+
+    @field_validator("content")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("the message is empty")
+        return value
+
+
+class MessagePublic(SQLModel):
+    seq: int
+    role: Literal["trainee", "client"]
+    content: str
+    status: MessageStatus
+    moves: list[str]
+    created_at: datetime
+
+
+class TurnPublic(SQLModel):
+    """What one trainee message produced."""
+
+    trainee_message: MessagePublic
+    replies: list[MessagePublic]
+    session: SessionPublic
+
+
+class StartPublic(SQLModel):
+    session: SessionPublic
+    messages: list[MessagePublic]
+
+
+# ---------------------------------------------------------------- grades
+
+
+class Grade(SQLModel, table=True):
+    __tablename__ = "grades"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="practice_sessions.id", index=True, max_length=32)
+    status: str = Field(default="pending", max_length=8)
+    score: int | None = None
+    passed: bool | None = None
+    summary: str = ""
+    grader: str = Field(max_length=120)
+    prompt_version: str = Field(max_length=64)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CriterionResult(SQLModel, table=True):
+    __tablename__ = "criterion_results"
+
+    id: int | None = Field(default=None, primary_key=True)
+    grade_id: int = Field(foreign_key="grades.id", index=True)
+    technique_id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    verdict: str = Field(max_length=16)
+    evidence: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    rationale: str = Field(sa_column=Column(Text, nullable=False))
+    better_phrasing: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    flagged: bool = False
+
+
+class CriterionPublic(SQLModel):
+    technique_id: str
+    name: str
+    verdict: Verdict
+    evidence: list[Evidence]
+    rationale: str
+    better_phrasing: BetterPhrasing | None
+    flagged: bool
+
+
+class GradePublic(SQLModel):
+    status: GradeStatus
+    score: int | None
+    passed: bool | None
+    summary: str
+    grader: str
+    prompt_version: str
+    error: str | None
+    created_at: datetime
+    criteria: list[CriterionPublic]
+
+
+class SessionDetail(SQLModel):
+    session: SessionPublic
+    messages: list[MessagePublic]
+    grade: GradePublic | None
+
+
+# ---------------------------------------------------------------- model calls
+
+
+class LLMCall(SQLModel, table=True):
+    """One request to a model endpoint, successful or not."""
+
+    __tablename__ = "llm_calls"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str | None = Field(
+        default=None, foreign_key="practice_sessions.id", index=True, max_length=32
+    )
+    purpose: str = Field(max_length=8)
+    model: str = Field(max_length=120)
+    prompt_version: str = Field(max_length=64)
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_ms: int
+    outcome: str = Field(max_length=8)
+    error: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EnginePublic(SQLModel):
+    name: Literal["offline", "llm"]
+    available: bool
+    default: bool
+    models: dict[str, str]
+
+
+# ---------------------------------------------------------------- stateless grading and drills
+
+
+class TranscriptLine(SQLModel):
+    role: Literal["trainee", "client"]
+    content: str = Field(min_length=1, max_length=20000)
+
+
+class GradeRequest(SQLModel):
+    persona_id: str
+    language: Language = "it"
+    engine: Literal["offline", "llm"] | None = None
+    messages: list[TranscriptLine] = Field(min_length=1, max_length=500)
+
+
+class GradeReport(SQLModel):
+    """A grade for a transcript that is not stored (same criteria schema as a session's)."""
+
+    score: int
+    passed: bool
+    summary: str
+    grader: str
+    prompt_version: str
+    criteria: list[Criterion]
+
+
+class DrillRequest(SessionCreate):
+    turns: list[str] = Field(min_length=1, max_length=60)
+
+
+class DrillResult(SQLModel):
+    turns_played: int  # fewer than sent when the client ended the session early
+    session: SessionPublic
+    messages: list[MessagePublic]
+    grade: GradePublic
+
+
+# ---------------------------------------------------------------- catalogue, localized
+
+
+class DifficultyPublic(SQLModel):
+    level: Difficulty
+    description: str
+    turn_limit: int
+    meters: dict[str, float]
+
+
+class TechniqueRef(SQLModel):
+    id: str
+    name: str
+
+
+class PersonaSummary(SQLModel):
+    id: str
+    name: str
+    title: str
+    situation: str
+    trainee_role: str
+    source: list[str]
+    difficulties: list[Difficulty]
+
+
+class PersonaPublic(PersonaSummary):
+    personality: str
+    goal: str
+    signature_behaviours: list[str]
+    softened_by: list[str]
+    hardened_by: list[str]
+    walk_away_rules: list[str]
+    techniques: list[TechniqueRef]
+    meters: list[str]
+    difficulty: list[DifficultyPublic]
+
+
+class TechniquePublic(SQLModel):
+    id: str
+    name: str
+    description: str
+    source: list[str]
+    positive_cues: list[str]
+    anti_patterns: list[str]
+    better_phrasing: str

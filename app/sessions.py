@@ -1,0 +1,556 @@
+"""The practice service: start, say, end, grade. All persistence goes through here.
+
+Routers and the CLI call these keyword-only functions; they never touch SQL themselves.
+The trainee's message is committed before the actor runs, so nothing the trainee wrote
+is lost if the model fails: the same text sent again retries the turn.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app.catalog import SUCCESS_OUTCOMES, Catalog, Language, Persona
+from app.engine.actors import Reply
+from app.engine.detectors import detect, move_ids
+from app.engine.director import ClientState, Directive, end_by_trainee, observe, opening
+from app.engine.grader import GradeResult, TranscriptMessage
+from app.engine.llm import CallRecord, LLMError
+from app.engine.llm_grader import GradeFailed
+from app.engines import Engine, Engines
+from app.models import (
+    CriterionPublic,
+    CriterionResult,
+    Grade,
+    GradePublic,
+    LLMCall,
+    Message,
+    MessagePublic,
+    PracticeSession,
+    SessionCreate,
+    SessionPublic,
+    StatePublic,
+    utcnow,
+)
+
+
+class ServiceError(Exception):
+    """An error the user can act on; the API turns it into its status code and message."""
+
+    status_code = 400
+
+
+class NotFound(ServiceError):
+    status_code = 404
+
+
+class Conflict(ServiceError):
+    status_code = 409
+
+
+class Invalid(ServiceError):
+    status_code = 422
+
+
+class Upstream(ServiceError):
+    """The model endpoint failed; what the trainee wrote is stored and can be retried."""
+
+    status_code = 502
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_message_chars: int
+    max_turns_per_session: int
+
+
+@dataclass
+class PendingTurn:
+    """A stored trainee message the client has not answered yet, with the director's plan."""
+
+    record: PracticeSession
+    trainee: Message
+    state: ClientState
+    directive: Directive
+
+
+def persona_or_404(catalog: Catalog, persona_id: str) -> Persona:
+    persona = catalog.personas.get(persona_id)
+    if persona is None:
+        known = ", ".join(sorted(catalog.personas))
+        raise NotFound(f"unknown persona '{persona_id}'; known personas: {known}")
+    return persona
+
+
+def engine_or_422(engines: Engines, name: str | None) -> tuple[str, Engine]:
+    name = name or engines.default
+    engine = engines.get(name)
+    if engine is None:
+        raise Invalid(
+            f"the '{name}' engine is not configured here: set SPARRING_LLM_BASE_URL "
+            "(and SPARRING_LLM_API_KEY if the server needs one), or use engine 'offline'"
+        )
+    return name, engine
+
+
+def _load(db: Session, session_id: str) -> PracticeSession:
+    record = db.get(PracticeSession, session_id)
+    if record is None:
+        raise NotFound(f"no session with id '{session_id}'")
+    return record
+
+
+def _messages(db: Session, session_id: str) -> list[Message]:
+    query = select(Message).where(Message.session_id == session_id).order_by(col(Message.seq))
+    return list(db.exec(query))
+
+
+def _store_calls(db: Session, session_id: str | None, calls: list[CallRecord]) -> None:
+    db.add_all(
+        LLMCall(
+            session_id=session_id,
+            purpose=c.purpose,
+            model=c.model,
+            prompt_version=c.prompt_version,
+            tokens_in=c.tokens_in,
+            tokens_out=c.tokens_out,
+            latency_ms=c.latency_ms,
+            outcome=c.outcome,
+            error=c.error,
+        )
+        for c in calls
+    )
+
+
+# ---------------------------------------------------------------- shaping for the API
+
+
+def state_public(catalog: Catalog, record: PracticeSession) -> StatePublic:
+    state = ClientState.model_validate(record.state)
+    persona = catalog.personas[record.persona_id]
+    return StatePublic(
+        meters=state.meters,
+        phase=state.phase,
+        mood=state.mood,
+        turn=state.turn,
+        turn_limit=persona.difficulty[state.difficulty].turn_limit,
+    )
+
+
+def session_public(catalog: Catalog, record: PracticeSession) -> SessionPublic:
+    return SessionPublic.model_validate(
+        record,
+        update={
+            "state": state_public(catalog, record),
+            "success": None if record.outcome is None else record.outcome in SUCCESS_OUTCOMES,
+        },
+    )
+
+
+def message_public(message: Message) -> MessagePublic:
+    return MessagePublic.model_validate(message)
+
+
+def grade_public(grade: Grade, criteria: list[CriterionResult]) -> GradePublic:
+    return GradePublic.model_validate(
+        grade, update={"criteria": [CriterionPublic.model_validate(c) for c in criteria]}
+    )
+
+
+# ---------------------------------------------------------------- the flow
+
+
+def start(
+    *, db: Session, catalog: Catalog, engines: Engines, request: SessionCreate
+) -> tuple[PracticeSession, list[Message]]:
+    """Create a session and store the client's opening message(s).
+
+    If the model fails on the opening nothing is stored (the trainee has written nothing
+    yet) and the error says to try again.
+    """
+    persona = persona_or_404(catalog, request.persona_id)
+    engine_name, engine = engine_or_422(engines, request.engine)
+    seed = request.seed if request.seed is not None else random.randrange(2**31)
+    state, directive = opening(persona, request.difficulty)
+    record = PracticeSession(
+        persona_id=persona.id,
+        language=request.language,
+        difficulty=request.difficulty,
+        seed=seed,
+        engine=engine_name,
+        trainee=request.trainee,
+        state=state.model_dump(mode="json"),
+    )
+    calls: list[CallRecord] = []
+    try:
+        replies = [
+            item
+            for item in engine.actor.reply(
+                persona=persona,
+                language=request.language,
+                state=state,
+                directive=directive,
+                history=[],
+                seed=seed,
+                calls=calls,
+            )
+            if isinstance(item, Reply)
+        ]
+    except LLMError as exc:
+        _store_calls(db, None, calls)
+        db.commit()
+        raise Upstream(f"{exc}; nothing was stored, start the session again") from exc
+    record.state = state.model_dump(mode="json")
+    db.add(record)
+    db.flush()
+    stored = _store_replies(db, record, replies, status="complete")
+    _store_calls(db, record.id, calls)
+    db.commit()
+    return record, stored
+
+
+def accept(
+    *, db: Session, catalog: Catalog, session_id: str, content: str, limits: Limits
+) -> PendingTurn:
+    """Validate and commit the trainee's message, and let the director plan the reply.
+
+    A message the client never answered (the model failed) is retried when the same text
+    comes again; any other text is refused until then, so turns never interleave.
+    """
+    record = _load(db, session_id)
+    if record.status != "active":
+        raise Conflict(
+            f"session '{session_id}' has ended ({record.outcome}); start a new one "
+            "or ask for its grade"
+        )
+    text = content.strip()
+    if not text:
+        raise Invalid("the message is empty")
+    if len(text) > limits.max_message_chars:
+        raise Invalid(
+            f"the message is {len(text)} characters long; the limit is {limits.max_message_chars}"
+        )
+    state = ClientState.model_validate(record.state)
+    if state.turn >= limits.max_turns_per_session:
+        raise Conflict(f"session '{session_id}' reached {limits.max_turns_per_session} turns")
+    persona = catalog.personas[record.persona_id]
+    language: Language = record.language  # type: ignore[assignment]
+    moves = move_ids(detect(text, language, catalog.moves))
+    unanswered = _unanswered(db, record.id)
+    if unanswered is not None:
+        if unanswered.content != text:
+            raise Conflict(
+                f"message {unanswered.seq} is still waiting for the client's reply; "
+                "send the same text again to retry it"
+            )
+        trainee = unanswered
+    else:
+        trainee = Message(
+            session_id=record.id,
+            seq=record.message_count + 1,
+            role="trainee",
+            content=text,
+            moves=sorted(moves),
+        )
+        record.message_count += 1
+        record.updated_at = utcnow()
+        db.add(trainee)
+        db.add(record)
+        db.commit()
+    new_state, directive = observe(catalog, persona, state, moves)
+    return PendingTurn(record, trainee, new_state, directive)
+
+
+def _unanswered(db: Session, session_id: str) -> Message | None:
+    """The last trainee message, if only cut-off client messages came after it."""
+    query = (
+        select(Message).where(Message.session_id == session_id).order_by(col(Message.seq).desc())
+    )
+    for message in db.exec(query):
+        if message.role == "trainee":
+            return message
+        if message.status != "incomplete":
+            return None
+    return None
+
+
+def play(
+    *, db: Session, catalog: Catalog, engines: Engines, turn: PendingTurn
+) -> Iterator[tuple[str, Any]]:
+    """Let the actor answer a pending turn, as events: ('delta', text)…, ('message', Message)…,
+    ('done', PracticeSession). On a model failure the partial reply is stored as
+    `incomplete`, the director's state is left as it was, and Upstream is raised."""
+    record = turn.record
+    persona = catalog.personas[record.persona_id]
+    _, engine = engine_or_422(engines, record.engine)
+    history = [(m.role, m.content) for m in _messages(db, record.id) if m.status == "complete"]
+    calls: list[CallRecord] = []
+    replies: list[Reply] = []
+    try:
+        for item in engine.actor.reply(
+            persona=persona,
+            language=record.language,  # type: ignore[arg-type]
+            state=turn.state,
+            directive=turn.directive,
+            history=history,
+            seed=record.seed,
+            calls=calls,
+        ):
+            if isinstance(item, Reply):
+                replies.append(item)
+            else:
+                yield "delta", item
+    except LLMError as exc:
+        stored = _store_replies(db, record, replies, status="complete")
+        if exc.partial:
+            cut = Reply(exc.partial, turn.directive.beat, {"engine": record.engine})
+            stored += _store_replies(db, record, [cut], status="incomplete")
+        _store_calls(db, record.id, calls)
+        db.add(record)
+        db.commit()
+        raise Upstream(
+            f"{exc}; your message {turn.trainee.seq} is stored: send the same text again to retry"
+        ) from exc
+    stored = _store_replies(db, record, replies, status="complete")
+    _store_calls(db, record.id, calls)
+    _set_state(record, turn.state)
+    db.add(record)
+    db.commit()
+    for message in stored:
+        yield "message", message
+    yield "done", record
+
+
+def say(
+    *,
+    db: Session,
+    catalog: Catalog,
+    engines: Engines,
+    session_id: str,
+    content: str,
+    limits: Limits,
+) -> tuple[Message, list[Message], PracticeSession]:
+    """Store the trainee's message, let the director and actor answer, store the answer."""
+    turn = accept(db=db, catalog=catalog, session_id=session_id, content=content, limits=limits)
+    events = list(play(db=db, catalog=catalog, engines=engines, turn=turn))
+    replies = [value for kind, value in events if kind == "message"]
+    return turn.trainee, replies, turn.record
+
+
+def _store_replies(
+    db: Session, record: PracticeSession, replies: list[Reply], status: str
+) -> list[Message]:
+    stored = []
+    for reply in replies:
+        record.message_count += 1
+        message = Message(
+            session_id=record.id,
+            seq=record.message_count,
+            role="client",
+            content=reply.content,
+            status=status,
+            meta=reply.meta,
+        )
+        db.add(message)
+        stored.append(message)
+    record.updated_at = utcnow()
+    return stored
+
+
+def _set_state(record: PracticeSession, state: ClientState) -> None:
+    record.state = state.model_dump(mode="json")
+    record.updated_at = utcnow()
+    if state.status == "ended" and record.status != "ended":
+        record.status, record.outcome, record.ended_at = "ended", state.outcome, utcnow()
+
+
+# ---------------------------------------------------------------- grading
+
+
+def end(
+    *, db: Session, catalog: Catalog, engines: Engines, session_id: str
+) -> tuple[Grade, list[CriterionResult]]:
+    """End the session (if the client has not already) and grade it; idempotent."""
+    record = _load(db, session_id)
+    if record.status == "active":
+        _set_state(record, end_by_trainee(ClientState.model_validate(record.state)))
+        db.add(record)
+        db.commit()
+    latest = latest_grade(db=db, session_id=session_id)
+    if latest is not None and latest[0].status == "done":
+        return latest
+    return grade_session(db=db, catalog=catalog, engines=engines, record=record)
+
+
+def regrade(
+    *, db: Session, catalog: Catalog, engines: Engines, session_id: str
+) -> tuple[Grade, list[CriterionResult]]:
+    """Grade an ended session again (after a failed grade, or with a newer grader)."""
+    record = _load(db, session_id)
+    if record.status == "active":
+        raise Conflict(f"session '{session_id}' is still active; end it first")
+    return grade_session(db=db, catalog=catalog, engines=engines, record=record)
+
+
+def grade_session(
+    *, db: Session, catalog: Catalog, engines: Engines, record: PracticeSession
+) -> tuple[Grade, list[CriterionResult]]:
+    """Grade and store; a grader failure is stored as a `failed` grade and raised as Upstream."""
+    _, engine = engine_or_422(engines, record.engine)
+    persona = catalog.personas[record.persona_id]
+    transcript = [
+        TranscriptMessage(seq=m.seq, role=m.role, content=m.content)  # type: ignore[arg-type]
+        for m in _messages(db, record.id)
+    ]
+    calls: list[CallRecord] = []
+    try:
+        result = engine.grader.grade(
+            catalog=catalog,
+            persona=persona,
+            language=record.language,  # type: ignore[arg-type]
+            messages=transcript,
+            calls=calls,
+        )
+    except GradeFailed as exc:
+        failed = Grade(
+            session_id=record.id,
+            status="failed",
+            grader=engine.grader.name,
+            prompt_version=calls[-1].prompt_version if calls else "",
+            error=str(exc),
+        )
+        db.add(failed)
+        _store_calls(db, record.id, calls)
+        db.commit()
+        raise Upstream(
+            f"grading failed: {exc}; the transcript is stored, grade it again with "
+            f"POST /api/sessions/{record.id}/grade"
+        ) from exc
+    _store_calls(db, record.id, calls)
+    return _store_grade(db, record, result)
+
+
+def _store_grade(
+    db: Session, record: PracticeSession, result: GradeResult
+) -> tuple[Grade, list[CriterionResult]]:
+    grade = Grade(
+        session_id=record.id,
+        status="done",
+        score=result.score,
+        passed=result.passed,
+        summary=result.summary,
+        grader=result.grader,
+        prompt_version=result.prompt_version,
+    )
+    db.add(grade)
+    db.flush()
+    criteria = [
+        CriterionResult(
+            grade_id=grade.id,  # type: ignore[arg-type]
+            technique_id=c.technique_id,
+            name=c.name,
+            verdict=c.verdict,
+            evidence=[e.model_dump() for e in c.evidence],
+            rationale=c.rationale,
+            better_phrasing=c.better_phrasing.model_dump() if c.better_phrasing else None,
+            flagged=c.flagged,
+        )
+        for c in result.criteria
+    ]
+    db.add_all(criteria)
+    record.score, record.passed = result.score, result.passed
+    db.add(record)
+    db.commit()
+    return grade, criteria
+
+
+def latest_grade(*, db: Session, session_id: str) -> tuple[Grade, list[CriterionResult]] | None:
+    query = select(Grade).where(Grade.session_id == session_id).order_by(col(Grade.id).desc())
+    grade = db.exec(query.limit(1)).first()
+    if grade is None:
+        return None
+    criteria = db.exec(
+        select(CriterionResult)
+        .where(CriterionResult.grade_id == grade.id)
+        .order_by(col(CriterionResult.id))
+    )
+    return grade, list(criteria)
+
+
+def grade_transcript(
+    *,
+    db: Session,
+    catalog: Catalog,
+    engines: Engines,
+    persona_id: str,
+    language: Language,
+    lines: list[tuple[str, str]],
+    engine_name: str | None = None,
+) -> GradeResult:
+    """Grade a conversation recorded elsewhere; only the model calls are recorded."""
+    persona = persona_or_404(catalog, persona_id)
+    _, engine = engine_or_422(engines, engine_name)
+    transcript = [
+        TranscriptMessage(seq=i, role=role, content=content)  # type: ignore[arg-type]
+        for i, (role, content) in enumerate(lines, start=1)
+    ]
+    if not any(m.role == "trainee" for m in transcript):
+        raise Invalid("the transcript has no trainee message to grade")
+    calls: list[CallRecord] = []
+    try:
+        return engine.grader.grade(
+            catalog=catalog, persona=persona, language=language, messages=transcript, calls=calls
+        )
+    except GradeFailed as exc:
+        raise Upstream(f"grading failed: {exc}; try again") from exc
+    finally:
+        if calls:
+            _store_calls(db, None, calls)
+            db.commit()
+
+
+# ---------------------------------------------------------------- reading
+
+
+def get(
+    *, db: Session, session_id: str
+) -> tuple[PracticeSession, list[Message], tuple[Grade, list[CriterionResult]] | None]:
+    record = _load(db, session_id)
+    return record, _messages(db, session_id), latest_grade(db=db, session_id=session_id)
+
+
+def list_sessions(
+    *,
+    db: Session,
+    persona_id: str | None = None,
+    status: str | None = None,
+    trainee: str | None = None,
+    page: int = 1,
+    page_size: int = 20,
+) -> tuple[list[PracticeSession], int]:
+    filters: list[Any] = []
+    if persona_id:
+        filters.append(PracticeSession.persona_id == persona_id)
+    if status:
+        filters.append(PracticeSession.status == status)
+    if trainee:
+        filters.append(PracticeSession.trainee == trainee)
+    total = db.exec(select(func.count()).select_from(PracticeSession).where(*filters)).one()
+    query = (
+        select(PracticeSession)
+        .where(*filters)
+        .order_by(col(PracticeSession.created_at).desc(), col(PracticeSession.id))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    return list(db.exec(query)), total
+
+
+def llm_calls(*, db: Session, session_id: str) -> list[LLMCall]:
+    query = select(LLMCall).where(LLMCall.session_id == session_id).order_by(col(LLMCall.id))
+    return list(db.exec(query))

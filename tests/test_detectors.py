@@ -1,0 +1,766 @@
+"""The move detectors: every move is found in natural Italian and English messages, is not
+found in near misses, and quotes the sentence that holds the match.
+
+The technique catalogue is checked here too: it validates, names only known moves, and each
+technique's own better phrasing is recognised by its cues.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+
+from app.catalog import (
+    PROMPTS_DIR,
+    CatalogError,
+    Move,
+    Technique,
+    load_catalog,
+)
+from app.engine.detectors import detect, matches, move_ids, sentences
+
+# move → language → (messages that must show the move, messages that must not)
+CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "question": {
+        "it": (["Come sta oggi?", "Ha ricevuto il file?"], ["Le mando il file domani."]),
+        "en": (["Did you get the file?", "How are you today?"], ["I'll send the file tomorrow."]),
+    },
+    "open_question": {
+        "it": (
+            [
+                "Cosa si aspetta da questo progetto?",
+                "E lei, come vede il futuro della sua azienda?",
+                "Mi racconti un po' della sua attività.",
+                "Raccontami chi sono i tuoi clienti.",
+                "Quali obiettivi ti sei dato per quest’anno?",
+                "Da quanto tempo segue questi investimenti?",
+            ],
+            [
+                "Posso chiamarla domani, come concordato?",
+                "Le posso chiedere una cosa?",
+                "Ha ricevuto il file?",
+                "Mi spiego meglio.",
+            ],
+        ),
+        "en": (
+            [
+                "What are you hoping to get out of this?",
+                "And you, how do you see the next year?",
+                "Tell me more about your team.",
+                "Could you walk me through how you work today?",
+                "So what matters most to you here?",
+            ],
+            [
+                "How about we meet on Tuesday?",
+                "Can I call you tomorrow as agreed?",
+                "Did you get the file?",
+                "I know what you mean.",
+            ],
+        ),
+    },
+    "invite_discussion": {
+        "it": (
+            [
+                "Che ne pensa?",
+                "Cosa ne pensi di questa soluzione?",
+                "Le sembra una strada percorribile?",
+                "È d’accordo con questa impostazione?",
+                "Come la vede?",
+            ],
+            ["Penso che sia la scelta giusta.", "Le mando il piano domani."],
+        ),
+        "en": (
+            [
+                "What do you think?",
+                "How does that sound to you?",
+                "Would that work for you?",
+                "What’s your take on this?",
+            ],
+            ["I think this is the right choice.", "I’ll send you the plan."],
+        ),
+    },
+    "alternative": {
+        "it": (
+            [
+                "Potremmo rifare tutto il sito, ma visti tempi e costi suggerisco di partire "
+                "dalla home.",
+                "In alternativa possiamo usare un modulo già pronto.",
+                "Invece di un’app su misura, proporrei una pagina semplice.",
+            ],
+            ["Il lavoro è piuttosto lungo.", "Io invece sono d'accordo con lei."],
+        ),
+        "en": (
+            [
+                "We could build the whole app, but given the cost I'd start with one page.",
+                "Alternatively, we can reuse the existing form.",
+                "Instead of a custom app, a simple landing page gets you there sooner.",
+            ],
+            ["The work is rather long.", "I suggest you hold the shares."],
+        ),
+    },
+    "boundary": {
+        "it": (
+            [
+                "Mi può chiamare dalle 9 alle 18, dal lunedì al venerdì.",
+                "Rispondo a mail e messaggi entro 24 ore.",
+                "La prego di non chiamarmi dopo le 21.",
+                "Non chiamarmi la sera, per favore.",
+                "Fissiamo delle fasce orarie per le telefonate.",
+                "Le rispondo sempre, ma non necessariamente subito.",
+            ],
+            ["La richiamo tra cinque minuti.", "Ci vediamo dalle parti della stazione."],
+        ),
+        "en": (
+            [
+                "You can call me between 9 and 6 on weekdays.",
+                "I reply to emails within 24 hours.",
+                "Please don’t call me after 9 pm.",
+                "Let's stick to office hours for calls.",
+                "I'll always answer, but not necessarily right away.",
+            ],
+            ["I'll call you back in five minutes.", "Call me when you like."],
+        ),
+    },
+    "apology": {
+        "it": (
+            [
+                "Mi scuso per il ritardo nella consegna.",
+                "Le chiedo scusa, ha ragione.",
+                "Scusami per l’errore sulla pagina.",
+                "Abbiamo sbagliato noi, è colpa nostra.",
+                "Mi dispiace davvero per il disguido.",
+            ],
+            ["Mi dispiace, ma non posso farlo gratis.", "Scusi il disturbo, ha un minuto?"],
+        ),
+        "en": (
+            [
+                "I’m sorry for the delay.",
+                "I apologise, that was our mistake.",
+                "My apologies, we got it wrong.",
+                "That's on me.",
+            ],
+            ["I'm sorry to hear that.", "I'm sorry, but I can't do it for free."],
+        ),
+    },
+    "remedy": {
+        "it": (
+            [
+                "Sistemo la pagina entro oggi.",
+                "Rimediamo subito, senza costi aggiuntivi.",
+                "Correggo io il modulo.",
+                "Lo rifacciamo a nostre spese.",
+            ],
+            ["Il sistema è lento.", "La riunione è domani."],
+        ),
+        "en": (
+            [
+                "I'll fix it today.",
+                "We'll put it right at no extra cost.",
+                "Let me sort this out for you.",
+            ],
+            ["Let's fix a time for the call.", "The system is slow."],
+        ),
+    },
+    "terms": {
+        "it": (
+            [
+                "La mia tariffa oraria è di 80 euro.",
+                "Non abbiamo ancora un contratto.",
+                "Le mando il mio preventivo in giornata.",
+                "Possiamo proseguire con una consulenza a pagamento.",
+                "Costa 120€ a sessione.",
+            ],
+            ["I preventivi che manda ai clienti arrivano tardi.", "Il sito è quasi pronto."],
+        ),
+        "en": (
+            [
+                "My hourly rate is €80.",
+                "We don't have a contract yet.",
+                "We can continue as a paid session.",
+                "It's 90 euros an hour.",
+            ],
+            ["The interest rate is low this year.", "I'll call you in an hour."],
+        ),
+    },
+    "advice": {
+        "it": (
+            [
+                "Le consiglio di non vendere adesso.",
+                "Dovresti pubblicare più spesso.",
+                "Se fossi in lei aspetterei.",
+                "Non venda i titoli questa settimana.",
+            ],
+            ["Il pacco dovrebbe arrivare domani.", "Cosa ne pensa?"],
+        ),
+        "en": (
+            [
+                "You should wait before selling.",
+                "I recommend keeping the bonds.",
+                "If I were you I'd hold.",
+                "Don’t sell now.",
+            ],
+            ["What would you like to do?", "I'll send you the figures."],
+        ),
+    },
+    "firm": {
+        "it": (
+            [
+                "Sono convinto che questa sia la strada.",
+                "Glielo dico chiaramente: vendere ora le costa caro.",
+                "Senza dubbio conviene tenere i titoli.",
+                "Ne sono certa.",
+            ],
+            ["Non sono sicuro che sia la scelta giusta.", "Non ne sono certa."],
+        ),
+        "en": (
+            [
+                "I’m certain this is the right move.",
+                "Let me be clear: selling now will cost you.",
+                "Without a doubt, holding is better.",
+            ],
+            ["I'm not sure this is right.", "I'm not certain about it."],
+        ),
+    },
+    "hesitant": {
+        "it": (
+            [
+                "Forse potremmo valutare di aspettare.",
+                "Non so se sia il caso di vendere.",
+                "Magari ci sentiamo la prossima settimana.",
+                "Scusi il disturbo, se non è un disturbo la richiamo.",
+            ],
+            ["Sono convinto che sia la scelta giusta.", "Forse non mi sono spiegato bene."],
+        ),
+        "en": (
+            [
+                "Maybe we could wait a little.",
+                "I'm not sure it's the right time.",
+                "Sorry to bother you again.",
+            ],
+            ["I'm certain this is right.", "Maybe I didn't explain it well."],
+        ),
+    },
+    "lecture": {
+        "it": (
+            [
+                "Ovviamente il mercato non funziona così.",
+                "Come le ho già spiegato, non conviene.",
+                "Lei non ha capito come funziona la borsa.",
+                "Te lo ripeto per l’ennesima volta.",
+            ],
+            ["Le spiego volentieri i dettagli, se vuole.", "Ho capito cosa intende."],
+        ),
+        "en": (
+            [
+                "Obviously, the market doesn't work like that.",
+                "As I already explained, it's not worth it.",
+                "You don’t understand how this works.",
+            ],
+            ["I understand what you mean.", "Let me know if anything is unclear."],
+        ),
+    },
+    "offence": {
+        "it": (
+            [
+                "Non si permetta di parlarmi così.",
+                "È inaccettabile.",
+                "Mi sento offeso da questa richiesta.",
+                "È tutta colpa sua se il progetto è fermo.",
+            ],
+            ["Capisco che sia arrabbiato.", "Se mi permette, aggiungo una cosa."],
+        ),
+        "en": (
+            [
+                "How dare you speak to me like that?",
+                "That's ridiculous.",
+                "I’m offended by that remark.",
+                "It's your own fault.",
+            ],
+            ["I understand you're upset.", "That's a fair point."],
+        ),
+    },
+    "empathy": {
+        "it": (
+            [
+                "Capisco la sua preoccupazione.",
+                "Immagino quanto sia pesante questo periodo.",
+                "Mi rendo conto che è un momento difficile.",
+                "Ti capisco.",
+            ],
+            ["Non capisco cosa vuole.", "Le mando il file."],
+        ),
+        "en": (
+            [
+                "I understand your concern.",
+                "That must be really stressful.",
+                "I can imagine how worrying this is.",
+                "I hear you.",
+            ],
+            ["I don't understand what you want.", "That must be done by Friday."],
+        ),
+    },
+    "reassurance": {
+        "it": (
+            [
+                "Con calma, abbiamo tempo.",
+                "Non si preoccupi, ci penso io.",
+                "Stai tranquillo, procediamo un passo alla volta.",
+                "Non c’è fretta.",
+            ],
+            ["Dobbiamo chiudere entro domani.", "Ci vuole tempo."],
+        ),
+        "en": (
+            [
+                "Take your time.",
+                "No rush at all.",
+                "Don’t worry, everything is under control.",
+            ],
+            ["We need to finish by tomorrow.", "This will take time."],
+        ),
+    },
+    "solution": {
+        "it": (
+            [
+                "Le propongo di dividere il lavoro in due fasi.",
+                "Facciamo così: partiamo dalla home.",
+                "Il prossimo passo è fissare una call.",
+                "Possiamo organizzare una riunione a settimana.",
+            ],
+            ["Non possiamo fare altro.", "Il problema è il budget."],
+        ),
+        "en": (
+            [
+                "I propose we split the work in two phases.",
+                "Let’s start with the homepage.",
+                "The next step is a short call.",
+            ],
+            ["Let me think.", "The problem is the budget."],
+        ),
+    },
+    "problem_dwelling": {
+        "it": (
+            [
+                "Il problema è che non ci sono soldi.",
+                "Non si può fare.",
+                "È impossibile rispettare quella data.",
+                "Purtroppo non c’è niente da fare.",
+            ],
+            ["Troviamo insieme una soluzione.", "Si può fare in due settimane."],
+        ),
+        "en": (
+            [
+                "The problem is the budget.",
+                "That’s impossible.",
+                "It can't be done in a week.",
+            ],
+            ["We can do it in two weeks.", "Here is a possible way."],
+        ),
+    },
+    "organization": {
+        "it": (
+            [
+                "Le preparo una to-do list condivisa.",
+                "Mettiamo tutto in un calendario condiviso.",
+                "Attiviamo dei promemoria per le scadenze.",
+                "Pianifichiamo gli step del progetto.",
+            ],
+            ["Le mando il file.", "Ci sentiamo presto."],
+        ),
+        "en": (
+            [
+                "I'll set up a shared calendar.",
+                "Let's keep a to-do list for the project.",
+                "I'll send you reminders before each deadline.",
+            ],
+            ["I'll send you the file.", "Talk soon."],
+        ),
+    },
+    "check_founded": {
+        "it": (
+            [
+                "Forse c’è stato un malinteso.",
+                "Cosa esattamente non la convince?",
+                "Verifico subito cosa è successo.",
+                "Mi aiuti a capire dove non funziona.",
+            ],
+            ["Le mando il file.", "Il lavoro è finito."],
+        ),
+        "en": (
+            [
+                "Maybe there was a misunderstanding.",
+                "What exactly isn't working for you?",
+                "Let me check what happened.",
+            ],
+            ["I'll send the file.", "The work is done."],
+        ),
+    },
+    "payment_talk": {
+        "it": (
+            [
+                "Volevo parlarle delle fatture arretrate.",
+                "Per il pagamento possiamo trovare un accordo.",
+                "Restano da saldare due parcelle.",
+            ],
+            ["Le mando il file.", "La pratica è pronta."],
+        ),
+        "en": (
+            [
+                "I'd like to talk about the outstanding invoices.",
+                "About the payment, let's find a way.",
+                "There are two unpaid fees.",
+            ],
+            ["Pay attention to the deadline.", "The file is ready."],
+        ),
+    },
+    "email_channel": {
+        "it": (
+            [
+                "Le mando una mail con il riepilogo.",
+                "Le invio per e-mail la fattura.",
+                "Glielo scrivo via mail.",
+            ],
+            [
+                "Preferisco parlarne a voce invece che per mail.",
+                "Non le mando nessuna mail.",
+                "Ne parliamo a voce.",
+            ],
+        ),
+        "en": (
+            [
+                "I'll send you an email with the details.",
+                "I'll email you the invoice.",
+                "I'll confirm by email.",
+            ],
+            [
+                "I won’t email you about this.",
+                "I'd rather talk than send an email.",
+                "Let's talk on the phone.",
+            ],
+        ),
+    },
+    "payment_plan": {
+        "it": (
+            [
+                "Possiamo posticipare il pagamento a dopo l’estate.",
+                "Se preferisce, rateizziamo l’importo.",
+                "Può pagare in tre rate.",
+                "Salda quando potrà, senza pressioni.",
+            ],
+            ["Le tariffe sono queste.", "La riunione è domani."],
+        ),
+        "en": (
+            [
+                "We can postpone the payment until after the summer.",
+                "You can pay in installments.",
+                "Pay when you can.",
+            ],
+            ["My rate is fixed.", "The meeting is tomorrow."],
+        ),
+    },
+    "gives_in": {
+        "it": (
+            [
+                "Certo, subito!",
+                "Glielo guardo gratis, nessun problema.",
+                "Va bene, faccio come vuole lei.",
+                "Mi chiami pure a qualsiasi ora.",
+            ],
+            [
+                "Non posso continuare a lavorare gratis.",
+                "Non sono reperibile a qualsiasi ora.",
+                "La prima call è gratuita, poi vale la tariffa.",
+            ],
+        ),
+        "en": (
+            [
+                "Sure, right away!",
+                "I'll look at it for free.",
+                "Whatever you want.",
+                "Call me anytime.",
+            ],
+            [
+                "I can't keep working for free.",
+                "I'm not available day or night.",
+                "The first call was free; now my rate applies.",
+            ],
+        ),
+    },
+    "introduce_self": {
+        "it": (
+            [
+                "Buongiorno, mi chiamo Anna e mi occupo di LinkedIn.",
+                "Piacere, sono Marco, consulente di comunicazione.",
+                "Sono la sua nuova project manager.",
+            ],
+            ["Sono sicuro che funzionerà.", "Sono qui per ascoltarla."],
+        ),
+        "en": (
+            [
+                "Hello, my name is Anna.",
+                "I'm Mark, a communication consultant.",
+                "Let me introduce myself briefly.",
+            ],
+            ["I'm sure it will work.", "I'm here to listen."],
+        ),
+    },
+    "value": {
+        "it": (
+            [
+                "Questo le farà risparmiare tempo ogni settimana.",
+                "Il valore della collaborazione si vede nei risultati.",
+                "Il vantaggio è che lei mantiene il controllo.",
+            ],
+            ["Le mando il file.", "Ci sentiamo domani."],
+        ),
+        "en": (
+            [
+                "This will save you time every week.",
+                "The value of working together shows in the results.",
+            ],
+            ["I'll send the file.", "Talk tomorrow."],
+        ),
+    },
+    "leave": {
+        "it": (
+            [
+                "Preferisco interrompere la nostra collaborazione.",
+                "Non possiamo più lavorare insieme.",
+                "Si rivolga pure a un altro consulente.",
+                "Cercati un altro.",
+            ],
+            ["Continuiamo a lavorare insieme.", "Interrompo un attimo la call."],
+        ),
+        "en": (
+            [
+                "I think we should end our collaboration.",
+                "We can’t work together anymore.",
+                "Find another advisor.",
+            ],
+            ["Let's keep working together.", "I'll end the call in a minute."],
+        ),
+    },
+    "self_examine": {
+        "it": (
+            [
+                "Forse non mi sono spiegato bene.",
+                "Cosa posso fare di diverso per aiutarla?",
+                "Mi chiedo dove ho sbagliato.",
+            ],
+            ["Lei non ha capito.", "Ho fatto tutto bene."],
+        ),
+        "en": (
+            [
+                "Maybe I didn't explain it well.",
+                "What could I do differently?",
+                "I wasn't clear enough.",
+            ],
+            ["You didn't listen.", "I did everything right."],
+        ),
+    },
+    "paraphrase": {
+        "it": (
+            [
+                "Se ho capito bene, lei teme di perdere il controllo.",
+                "Quindi mi sta dicendo che il sito non basta.",
+                "Riassumendo, vi serve una guida.",
+            ],
+            ["Ho capito.", "Le mando il riepilogo."],
+        ),
+        "en": (
+            [
+                "If I understand correctly, you want a guide.",
+                "So you’re saying the site isn't enough.",
+                "In other words, you need more support.",
+            ],
+            ["Got it.", "I'll send a summary."],
+        ),
+    },
+    "commitment": {
+        "it": (
+            [
+                "Le mando la bozza entro venerdì.",
+                "Come concordato, domani alle 10 ci sentiamo.",
+                "Mi impegno a consegnare entro le 18.",
+            ],
+            ["Ci sentiamo prima o poi.", "Le mando qualcosa."],
+        ),
+        "en": (
+            [
+                "You'll have the draft by Friday.",
+                "As agreed, we'll talk tomorrow at 10.",
+                "I'll send it by 5 pm.",
+            ],
+            ["We'll talk sometime.", "I'll send something."],
+        ),
+    },
+    "thanks": {
+        "it": (
+            ["Grazie per la fiducia.", "La ringrazio del tempo.", "Ti ringrazio."],
+            ["Grazie a questo strumento risparmia tempo.", "Prego."],
+        ),
+        "en": (
+            ["Thank you for your time.", "Thanks!", "I appreciate it."],
+            ["Thanks to this tool you save time.", "You're welcome."],
+        ),
+    },
+    "rude": {
+        "it": (
+            ["Lei è un idiota.", "Stia zitto un attimo!", "Che ragionamento stupido."],
+            ["Non esistono domande stupide.", "Non c'è nessuna domanda stupida."],
+        ),
+        "en": (
+            ["That's stupid.", "Shut up!", "You're incompetent."],
+            ["There are no stupid questions.", "Please let me finish."],
+        ),
+    },
+}
+
+POSITIVE = [
+    pytest.param(move, lang, text, id=f"{move}-{lang}-{i}")
+    for move, by_lang in CASES.items()
+    for lang, (good, _) in by_lang.items()
+    for i, text in enumerate(good)
+]
+NEGATIVE = [
+    pytest.param(move, lang, text, id=f"{move}-{lang}-{i}")
+    for move, by_lang in CASES.items()
+    for lang, (_, bad) in by_lang.items()
+    for i, text in enumerate(bad)
+]
+
+
+def _moves_only() -> dict[str, Move]:
+    data = yaml.safe_load((PROMPTS_DIR / "moves.yaml").read_text(encoding="utf-8"))
+    return {m.id: m for m in (Move.model_validate(d) for d in data)}
+
+
+@pytest.fixture(scope="module")
+def moves() -> dict[str, Move]:
+    # The full catalogue also reads the persona cards, written in parallel: when one of them
+    # is broken (or none exists yet), test the moves on their own.
+    try:
+        return load_catalog().moves
+    except CatalogError:
+        return _moves_only()
+
+
+@pytest.fixture(scope="module")
+def techniques() -> list[Technique]:
+    data = yaml.safe_load((PROMPTS_DIR / "techniques.yaml").read_text(encoding="utf-8"))
+    return [Technique.model_validate(t) for t in data]
+
+
+def test_every_move_has_cases(moves: dict[str, Move]) -> None:
+    assert set(CASES) == set(moves)
+    for move, by_lang in CASES.items():
+        for lang in ("it", "en"):
+            good, bad = by_lang[lang]
+            assert good and bad, f"{move}/{lang} needs positive and negative examples"
+
+
+@pytest.mark.parametrize(("move", "lang", "text"), POSITIVE)
+def test_detected(moves: dict[str, Move], move: str, lang: str, text: str) -> None:
+    assert move in move_ids(detect(text, lang, moves)), f"{move} not found in {text!r}"
+
+
+@pytest.mark.parametrize(("move", "lang", "text"), NEGATIVE)
+def test_not_detected(moves: dict[str, Move], move: str, lang: str, text: str) -> None:
+    found = [d.quote for d in detect(text, lang, moves) if d.move == move]
+    assert not found, f"{move} wrongly found in {text!r}: {found}"
+
+
+@pytest.mark.parametrize(("move", "lang", "text"), POSITIVE)
+def test_quote_is_the_sentence_holding_the_match(
+    moves: dict[str, Move], move: str, lang: str, text: str
+) -> None:
+    # Wrap the example in other sentences, so that the quote must pick the right one.
+    message = f"Buongiorno.\n{text} Ok. " if lang == "it" else f"Hello.\n{text} Ok. "
+    spans = sentences(message)
+    patterns = [re.compile(p, re.IGNORECASE) for p in moves[move].patterns[lang]]
+    hits = [d for d in detect(message, lang, moves) if d.move == move]
+    assert hits
+    for d in hits:
+        assert d.quote == message[d.start : d.end]
+        assert d.quote in message
+        assert (d.start, d.end) in spans, f"{d.quote!r} is not one sentence of {message!r}"
+        assert d.quote in text, f"{d.quote!r} comes from outside the example {text!r}"
+        assert any(
+            d.start <= m.start() < d.end for p in patterns for m in p.finditer(message)
+        ), f"no match of {move} starts inside {d.quote!r}"
+
+
+def test_quotes_in_a_longer_message(moves: dict[str, Move]) -> None:
+    message = (
+        "Buongiorno, grazie della pazienza. Le consiglio di non vendere adesso! "
+        "Che ne pensa?\nLe mando una mail con la fattura."
+    )
+    found = {d.move: d.quote for d in detect(message, "it", moves)}
+    assert found["thanks"] == "Buongiorno, grazie della pazienza."
+    assert found["advice"] == "Le consiglio di non vendere adesso!"
+    assert found["invite_discussion"] == "Che ne pensa?"
+    assert found["email_channel"] == "Le mando una mail con la fattura."
+    assert found["payment_talk"] == "Le mando una mail con la fattura."
+
+
+def test_one_detection_per_move_and_sentence(moves: dict[str, Move]) -> None:
+    text = "Mi scuso, chiedo scusa, mi dispiace davvero. I’m sorry, my apologies."
+    hits = [d for d in detect(text, "it", moves) if d.move == "apology"]
+    assert len(hits) == 1
+
+
+def test_curly_and_straight_apostrophes(moves: dict[str, Move]) -> None:
+    for text in ("Don't worry, we’ll get there.", "Don’t worry, we'll get there."):
+        assert "reassurance" in move_ids(detect(text, "en", moves))
+    for text in ("Rispondo entro 24 ore, in orario d’ufficio.", "In orario d'ufficio."):
+        assert "boundary" in move_ids(detect(text, "it", moves))
+
+
+# --- the technique catalogue -------------------------------------------------------------
+
+DOMAIN_TECHNIQUES = {
+    "adapt-style", "self-examine", "money-in-person", "segment-and-plan", "pause-breathe",
+    "check-founded", "apologize-remedy", "sustainable-alternative", "invite-discussion",
+    "no-superiority", "ask-dont-tell", "extended-needs", "calm-presence", "no-offence-guide",
+    "set-boundaries", "build-trust-reliability", "absorb-not-amplify",
+    "solutions-not-problems", "lend-organization", "prevent-errors", "state-terms",
+    "listen-first",
+}  # fmt: skip
+
+
+def test_techniques_cover_the_domain(techniques: list[Technique]) -> None:
+    ids = [t.id for t in techniques]
+    assert len(ids) == len(set(ids))
+    assert set(ids) == DOMAIN_TECHNIQUES
+
+
+def test_techniques_name_known_moves(
+    techniques: list[Technique], moves: dict[str, Move]
+) -> None:
+    for t in techniques:
+        assert t.cues.moves, f"{t.id} has no cue moves"
+        for combo in (*t.cues.moves, *t.anti_patterns.moves):
+            unknown = [m for m in combo.split("+") if m not in moves]
+            assert not unknown, f"{t.id}: unknown moves {unknown}"
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_better_phrasing_shows_the_technique(
+    techniques: list[Technique], moves: dict[str, Move], lang: str
+) -> None:
+    for t in techniques:
+        present = move_ids(detect(t.better_phrasing(lang), lang, moves))
+        assert any(matches(c, present) for c in t.cues.moves), (
+            f"{t.id}/{lang}: no cue in {t.better_phrasing(lang)!r} (moves {sorted(present)})"
+        )
+        bad = [c for c in t.anti_patterns.moves if matches(c, present)]
+        assert not bad, f"{t.id}/{lang}: better phrasing shows anti-patterns {bad}"
+
+
+def test_context_patterns_compile(techniques: list[Technique]) -> None:
+    for t in techniques:
+        for lang, patterns in (t.context or {}).items():
+            assert lang in ("it", "en")
+            for p in patterns:
+                re.compile(p, re.IGNORECASE)
