@@ -88,6 +88,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "dalla home.",
                 "In alternativa possiamo usare un modulo già pronto.",
                 "Invece di un’app su misura, proporrei una pagina semplice.",
+                "Io partirei da un catalogo online.",
             ],
             ["Il lavoro è piuttosto lungo.", "Io invece sono d'accordo con lei."],
         ),
@@ -96,6 +97,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "We could build the whole app, but given the cost I'd start with one page.",
                 "Alternatively, we can reuse the existing form.",
                 "Instead of a custom app, a simple landing page gets you there sooner.",
+                "I'd start with an online catalogue.",
             ],
             ["The work is rather long.", "I suggest you hold the shares."],
         ),
@@ -132,7 +134,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Abbiamo sbagliato noi, è colpa nostra.",
                 "Mi dispiace davvero per il disguido.",
             ],
-            ["Mi dispiace, ma non posso farlo gratis.", "Scusi il disturbo, ha un minuto?"],
+            [
+                "Mi dispiace, ma non posso farlo gratis.",
+                "Scusi il disturbo, ha un minuto?",
+                "Non è colpa nostra se i testi sono arrivati tardi.",
+            ],
         ),
         "en": (
             [
@@ -141,7 +147,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "My apologies, we got it wrong.",
                 "That's on me.",
             ],
-            ["I'm sorry to hear that.", "I'm sorry, but I can't do it for free."],
+            [
+                "I'm sorry to hear that.",
+                "I'm sorry, but I can't do it for free.",
+                "It's not our fault if the texts came late.",
+            ],
         ),
     },
     "remedy": {
@@ -159,6 +169,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I'll fix it today.",
                 "We'll put it right at no extra cost.",
                 "Let me sort this out for you.",
+                "We'll have it fixed by tonight.",
             ],
             ["Let's fix a time for the call.", "The system is slow."],
         ),
@@ -257,6 +268,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Obviously, the market doesn't work like that.",
                 "As I already explained, it's not worth it.",
                 "You don’t understand how this works.",
+                "That's not how it works.",
             ],
             ["I understand what you mean.", "Let me know if anything is unclear."],
         ),
@@ -268,6 +280,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "È inaccettabile.",
                 "Mi sento offeso da questa richiesta.",
                 "È tutta colpa sua se il progetto è fermo.",
+                "Non è colpa nostra se i testi sono arrivati tardi.",
             ],
             ["Capisco che sia arrabbiato.", "Se mi permette, aggiungo una cosa."],
         ),
@@ -277,6 +290,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "That's ridiculous.",
                 "I’m offended by that remark.",
                 "It's your own fault.",
+                "It's not our fault if the texts came late.",
             ],
             ["I understand you're upset.", "That's a fair point."],
         ),
@@ -384,6 +398,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Cosa esattamente non la convince?",
                 "Verifico subito cosa è successo.",
                 "Mi aiuti a capire dove non funziona.",
+                "Forse non ci siamo capiti.",
             ],
             ["Le mando il file.", "Il lavoro è finito."],
         ),
@@ -455,6 +470,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "We can postpone the payment until after the summer.",
                 "You can pay in installments.",
                 "Pay when you can.",
+                "We can move the payment to September.",
             ],
             ["My rate is fixed.", "The meeting is tomorrow."],
         ),
@@ -466,11 +482,13 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Glielo guardo gratis, nessun problema.",
                 "Va bene, faccio come vuole lei.",
                 "Mi chiami pure a qualsiasi ora.",
+                "Mi chiami pure quando vuole, anche la sera.",
             ],
             [
                 "Non posso continuare a lavorare gratis.",
                 "Non sono reperibile a qualsiasi ora.",
                 "La prima call è gratuita, poi vale la tariffa.",
+                "Finora le ho dato consigli gratis, ora serve un contratto.",
             ],
         ),
         "en": (
@@ -484,6 +502,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I can't keep working for free.",
                 "I'm not available day or night.",
                 "The first call was free; now my rate applies.",
+                "So far I've helped you for free, but now we need a contract.",
             ],
         ),
     },
@@ -494,7 +513,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Piacere, sono Marco, consulente di comunicazione.",
                 "Sono la sua nuova project manager.",
             ],
-            ["Sono sicuro che funzionerà.", "Sono qui per ascoltarla."],
+            [
+                "Sono sicuro che funzionerà.",
+                "Sono qui per ascoltarla.",
+                "Non mi occupo di siti web.",
+            ],
         ),
         "en": (
             [
@@ -686,9 +709,9 @@ def test_quote_is_the_sentence_holding_the_match(
         assert d.quote in message
         assert (d.start, d.end) in spans, f"{d.quote!r} is not one sentence of {message!r}"
         assert d.quote in text, f"{d.quote!r} comes from outside the example {text!r}"
-        assert any(
-            d.start <= m.start() < d.end for p in patterns for m in p.finditer(message)
-        ), f"no match of {move} starts inside {d.quote!r}"
+        assert any(d.start <= m.start() < d.end for p in patterns for m in p.finditer(message)), (
+            f"no match of {move} starts inside {d.quote!r}"
+        )
 
 
 def test_quotes_in_a_longer_message(moves: dict[str, Move]) -> None:
@@ -735,9 +758,7 @@ def test_techniques_cover_the_domain(techniques: list[Technique]) -> None:
     assert set(ids) == DOMAIN_TECHNIQUES
 
 
-def test_techniques_name_known_moves(
-    techniques: list[Technique], moves: dict[str, Move]
-) -> None:
+def test_techniques_name_known_moves(techniques: list[Technique], moves: dict[str, Move]) -> None:
     for t in techniques:
         assert t.cues.moves, f"{t.id} has no cue moves"
         for combo in (*t.cues.moves, *t.anti_patterns.moves):
