@@ -24,6 +24,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 4000
     max_turns_per_session: int = 60  # a hard cap above any persona's turn limit
     default_page_size: int = 20
+    sessions_per_hour: int = 30  # per user
+    max_body_bytes: int = 256 * 1024  # larger request bodies get 413
+    cookie_secure: bool = False  # set true behind TLS so the login cookie never goes in clear
 
     # The llm engine: any OpenAI-compatible endpoint. Unset base URL means OpenAI itself.
     llm_base_url: str | None = None

@@ -1,18 +1,26 @@
-"""The FastAPI application: catalogue and database ready at start-up, routers, errors."""
+"""The FastAPI application: catalogue, database and engines ready at start-up, routers,
+errors, limits and security headers."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlmodel import Session
 
+from app import auth
+from app.api import auth as auth_api
 from app.api import catalog as catalog_api
-from app.api import engines, grading, sessions
+from app.api import engines, grading, sessions, users
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import get_engine, migrate
 from app.engines import build_engines
-from app.sessions import ServiceError
+from app.errors import ServiceError
+from app.middleware import BodyLimit, SecurityHeaders
+
+log = logging.getLogger("sparring")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -25,6 +33,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engines = build_engines(settings, app.state.catalog)
         app.state.engine = get_engine(settings.database_url)
         migrate(app.state.engine)
+        with Session(app.state.engine) as db:
+            password = auth.ensure_admin(db=db)
+        if password:
+            # Printed once, on the console of the first start; only its hash is stored.
+            print(
+                f"\n  Sparring: created the admin account.\n"
+                f"    username: admin\n    password: {password}\n"
+                f"  Keep it safe: it is not shown again.\n",
+                flush=True,
+            )
         yield
 
     app = FastAPI(
@@ -33,17 +51,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code)
+        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=exc.headers)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    app.include_router(catalog_api.router)
-    app.include_router(sessions.router)
-    app.include_router(grading.router)
-    app.include_router(engines.router)
+    for module in (auth_api, users, catalog_api, sessions, grading, engines):
+        app.include_router(module.router)
     return app

@@ -2,9 +2,9 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import StringConstraints, field_validator
 from sqlalchemy import JSON, Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
@@ -23,6 +23,116 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# ---------------------------------------------------------------- accounts
+
+Role = Literal["admin", "coach", "trainee"]
+USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    role: str = Field(max_length=8)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Team(SQLModel, table=True):
+    __tablename__ = "teams"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+
+
+class TeamMember(SQLModel, table=True):
+    """Coaches see the sessions of the trainees who share a team with them."""
+
+    __tablename__ = "team_members"
+
+    team_id: int = Field(foreign_key="teams.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    name: str = Field(max_length=64)
+    prefix: str = Field(max_length=16)  # shown in lists so a user can tell tokens apart
+    token_hash: str = Field(unique=True, index=True, max_length=64)  # sha256 of the token
+    created_at: datetime = Field(default_factory=utcnow)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class WebSession(SQLModel, table=True):
+    """A browser login, kept in the database so any replica can serve the next request."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie value
+    user_id: int = Field(foreign_key="users.id", index=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+
+
+class UserCreate(SQLModel):
+    username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
+    password: str = Field(min_length=10, max_length=256)
+    role: Role = "trainee"
+    teams: list[str] = Field(default_factory=list, max_length=20)
+
+
+class UserUpdate(SQLModel):
+    role: Role | None = None
+    active: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=256)
+    teams: list[str] | None = Field(default=None, max_length=20)
+
+
+class UserPublic(SQLModel):
+    id: int
+    username: str
+    role: Role
+    active: bool
+    teams: list[str]
+    created_at: datetime
+
+
+class LoginRequest(SQLModel):
+    username: str = Field(max_length=64)
+    password: str = Field(max_length=256)
+
+
+class LoginPublic(SQLModel):
+    user: UserPublic
+    csrf_token: str  # send back as X-CSRF-Token on unsafe requests made with the cookie
+
+
+class TokenCreate(SQLModel):
+    name: str = Field(default="api", min_length=1, max_length=64)
+
+
+class TokenPublic(SQLModel):
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str  # shown once; only its hash is stored
+
+
 # ---------------------------------------------------------------- sessions
 
 
@@ -32,13 +142,14 @@ class PracticeSessionBase(SQLModel):
     difficulty: str = Field(max_length=8)
     seed: int
     engine: str = Field(max_length=16)
-    trainee: str = Field(default="anonymous", index=True, max_length=64)
+    trainee: str = Field(index=True, max_length=64)  # the owner's username, for lists and filters
 
 
 class PracticeSession(PracticeSessionBase, table=True):
     __tablename__ = "practice_sessions"
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="users.id", index=True)
     status: str = Field(default="active", index=True, max_length=8)
     outcome: str | None = Field(default=None, max_length=20)
     state: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
@@ -56,7 +167,6 @@ class SessionCreate(SQLModel):
     difficulty: Difficulty = "medium"
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     engine: Literal["offline", "llm"] | None = None  # default: llm when configured
-    trainee: str = Field(default="anonymous", min_length=1, max_length=64)
 
 
 class StatePublic(SQLModel):

@@ -10,11 +10,13 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from app import auth
 from app.catalog import SUCCESS_OUTCOMES, Catalog, Language, Persona
 from app.engine.actors import Reply
 from app.engine.detectors import detect, move_ids
@@ -23,6 +25,7 @@ from app.engine.grader import GradeResult, TranscriptMessage
 from app.engine.llm import CallRecord, LLMError
 from app.engine.llm_grader import GradeFailed
 from app.engines import Engine, Engines
+from app.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Upstream
 from app.models import (
     CriterionPublic,
     CriterionResult,
@@ -35,38 +38,16 @@ from app.models import (
     SessionCreate,
     SessionPublic,
     StatePublic,
+    User,
     utcnow,
 )
-
-
-class ServiceError(Exception):
-    """An error the user can act on; the API turns it into its status code and message."""
-
-    status_code = 400
-
-
-class NotFound(ServiceError):
-    status_code = 404
-
-
-class Conflict(ServiceError):
-    status_code = 409
-
-
-class Invalid(ServiceError):
-    status_code = 422
-
-
-class Upstream(ServiceError):
-    """The model endpoint failed; what the trainee wrote is stored and can be retried."""
-
-    status_code = 502
 
 
 @dataclass(frozen=True)
 class Limits:
     max_message_chars: int
     max_turns_per_session: int
+    sessions_per_hour: int
 
 
 @dataclass
@@ -98,10 +79,14 @@ def engine_or_422(engines: Engines, name: str | None) -> tuple[str, Engine]:
     return name, engine
 
 
-def _load(db: Session, session_id: str) -> PracticeSession:
+def _load(db: Session, session_id: str, user: User, *, play: bool = False) -> PracticeSession:
+    """The session if `user` may see it (404 otherwise, so ids can't be probed); `play`
+    also requires being its trainee."""
     record = db.get(PracticeSession, session_id)
-    if record is None:
+    if record is None or not auth.can_see(db=db, user=user, record=record):
         raise NotFound(f"no session with id '{session_id}'")
+    if play and record.user_id != user.id:
+        raise Forbidden("only the trainee who started this session can play or end it")
     return record
 
 
@@ -166,7 +151,13 @@ def grade_public(grade: Grade, criteria: list[CriterionResult]) -> GradePublic:
 
 
 def start(
-    *, db: Session, catalog: Catalog, engines: Engines, request: SessionCreate
+    *,
+    db: Session,
+    catalog: Catalog,
+    engines: Engines,
+    user: User,
+    request: SessionCreate,
+    limits: Limits,
 ) -> tuple[PracticeSession, list[Message]]:
     """Create a session and store the client's opening message(s).
 
@@ -175,6 +166,17 @@ def start(
     """
     persona = persona_or_404(catalog, request.persona_id)
     engine_name, engine = engine_or_422(engines, request.engine)
+    hour_ago = utcnow() - timedelta(hours=1)
+    recent = db.exec(
+        select(func.count())
+        .select_from(PracticeSession)
+        .where(PracticeSession.user_id == user.id, PracticeSession.created_at > hour_ago)
+    ).one()
+    if recent >= limits.sessions_per_hour:
+        raise TooMany(
+            f"you started {recent} sessions in the last hour; the limit is "
+            f"{limits.sessions_per_hour}: finish one or come back later"
+        )
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     state, directive = opening(persona, request.difficulty)
     record = PracticeSession(
@@ -183,7 +185,8 @@ def start(
         difficulty=request.difficulty,
         seed=seed,
         engine=engine_name,
-        trainee=request.trainee,
+        user_id=user.id,
+        trainee=user.username,
         state=state.model_dump(mode="json"),
     )
     calls: list[CallRecord] = []
@@ -215,14 +218,14 @@ def start(
 
 
 def accept(
-    *, db: Session, catalog: Catalog, session_id: str, content: str, limits: Limits
+    *, db: Session, catalog: Catalog, user: User, session_id: str, content: str, limits: Limits
 ) -> PendingTurn:
     """Validate and commit the trainee's message, and let the director plan the reply.
 
     A message the client never answered (the model failed) is retried when the same text
     comes again; any other text is refused until then, so turns never interleave.
     """
-    record = _load(db, session_id)
+    record = _load(db, session_id, user, play=True)
     if record.status != "active":
         raise Conflict(
             f"session '{session_id}' has ended ({record.outcome}); start a new one "
@@ -331,12 +334,15 @@ def say(
     db: Session,
     catalog: Catalog,
     engines: Engines,
+    user: User,
     session_id: str,
     content: str,
     limits: Limits,
 ) -> tuple[Message, list[Message], PracticeSession]:
     """Store the trainee's message, let the director and actor answer, store the answer."""
-    turn = accept(db=db, catalog=catalog, session_id=session_id, content=content, limits=limits)
+    turn = accept(
+        db=db, catalog=catalog, user=user, session_id=session_id, content=content, limits=limits
+    )
     events = list(play(db=db, catalog=catalog, engines=engines, turn=turn))
     replies = [value for kind, value in events if kind == "message"]
     return turn.trainee, replies, turn.record
@@ -373,10 +379,10 @@ def _set_state(record: PracticeSession, state: ClientState) -> None:
 
 
 def end(
-    *, db: Session, catalog: Catalog, engines: Engines, session_id: str
+    *, db: Session, catalog: Catalog, engines: Engines, user: User, session_id: str
 ) -> tuple[Grade, list[CriterionResult]]:
     """End the session (if the client has not already) and grade it; idempotent."""
-    record = _load(db, session_id)
+    record = _load(db, session_id, user, play=True)
     if record.status == "active":
         _set_state(record, end_by_trainee(ClientState.model_validate(record.state)))
         db.add(record)
@@ -388,10 +394,10 @@ def end(
 
 
 def regrade(
-    *, db: Session, catalog: Catalog, engines: Engines, session_id: str
+    *, db: Session, catalog: Catalog, engines: Engines, user: User, session_id: str
 ) -> tuple[Grade, list[CriterionResult]]:
     """Grade an ended session again (after a failed grade, or with a newer grader)."""
-    record = _load(db, session_id)
+    record = _load(db, session_id, user)
     if record.status == "active":
         raise Conflict(f"session '{session_id}' is still active; end it first")
     return grade_session(db=db, catalog=catalog, engines=engines, record=record)
@@ -518,15 +524,16 @@ def grade_transcript(
 
 
 def get(
-    *, db: Session, session_id: str
+    *, db: Session, user: User, session_id: str
 ) -> tuple[PracticeSession, list[Message], tuple[Grade, list[CriterionResult]] | None]:
-    record = _load(db, session_id)
+    record = _load(db, session_id, user)
     return record, _messages(db, session_id), latest_grade(db=db, session_id=session_id)
 
 
 def list_sessions(
     *,
     db: Session,
+    user: User,
     persona_id: str | None = None,
     status: str | None = None,
     trainee: str | None = None,
@@ -534,6 +541,9 @@ def list_sessions(
     page_size: int = 20,
 ) -> tuple[list[PracticeSession], int]:
     filters: list[Any] = []
+    visible = auth.visible_user_ids(db=db, user=user)
+    if visible is not None:
+        filters.append(col(PracticeSession.user_id).in_(visible))
     if persona_id:
         filters.append(PracticeSession.persona_id == persona_id)
     if status:
@@ -551,6 +561,7 @@ def list_sessions(
     return list(db.exec(query)), total
 
 
-def llm_calls(*, db: Session, session_id: str) -> list[LLMCall]:
+def llm_calls(*, db: Session, user: User, session_id: str) -> list[LLMCall]:
+    _load(db, session_id, user)
     query = select(LLMCall).where(LLMCall.session_id == session_id).order_by(col(LLMCall.id))
     return list(db.exec(query))

@@ -8,20 +8,23 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
+from app import auth
 from app.catalog import Catalog, load_catalog
 from app.config import Settings
 from app.db import get_engine
 from app.main import create_app
+from app.models import User, UserCreate
 
 PG_URL = os.environ.get("SPARRING_TEST_DATABASE_URL")
+PASSWORD = "correct horse battery staple"
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +71,37 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
+def anonymous(settings: Settings) -> Iterator[TestClient]:
+    """A client with no credentials; the app (and its database) is started once per test."""
     with TestClient(create_app(settings)) as test_client:
         yield test_client
+
+
+UserFactory = Callable[..., TestClient]
+
+
+@pytest.fixture
+def login_as(anonymous: TestClient) -> UserFactory:
+    """login_as("ada", role="trainee", teams=["blue"]) → a client sending ada's API token."""
+    app = anonymous.app
+
+    def make(username: str, role: str = "trainee", teams: list[str] | None = None) -> TestClient:
+        with Session(app.state.engine) as db:  # type: ignore[attr-defined]
+            user = db.exec(select(User).where(User.username == username)).first()
+            if user is None:
+                request = UserCreate(
+                    username=username, password=PASSWORD, role=role, teams=teams or []
+                )
+                user = auth.create_user(db=db, request=request)
+            _, secret = auth.create_token(db=db, user=user, name="tests")
+        client = TestClient(app)
+        client.headers["Authorization"] = f"Bearer {secret}"
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client(login_as: UserFactory) -> TestClient:
+    """A trainee's client: most API tests play as a trainee."""
+    return login_as("ada", role="trainee", teams=["blue"])

@@ -17,8 +17,8 @@ def start(client: TestClient, **overrides: object) -> dict:
     return response.json()
 
 
-def test_health(client: TestClient) -> None:
-    assert client.get("/healthz").json() == {"status": "ok"}
+def test_health(anonymous: TestClient) -> None:
+    assert anonymous.get("/healthz").json() == {"status": "ok"}
 
 
 def test_personas_and_techniques_in_both_languages(client: TestClient, catalog: Catalog) -> None:
@@ -81,10 +81,13 @@ def test_the_same_seed_plays_the_same_conversation(client: TestClient) -> None:
     assert run() == run()
 
 
-def test_list_filters_and_pagination(client: TestClient) -> None:
-    for trainee in ["ada", "ada", "bob"]:
-        start(client, trainee=trainee)
-    start(client, persona_id="disorganized", trainee="bob")
+def test_list_filters_and_pagination(login_as) -> None:  # type: ignore[no-untyped-def]
+    ada, bob = login_as("ada"), login_as("bob")
+    start(ada)
+    start(ada)
+    start(bob)
+    start(bob, persona_id="disorganized")
+    client = login_as("root", role="admin")
     page = client.get("/api/sessions", params={"trainee": "ada"}).json()
     assert page["total"] == 2 and {s["trainee"] for s in page["items"]} == {"ada"}
     page = client.get("/api/sessions", params={"persona": "disorganized"}).json()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -14,10 +15,12 @@ from fastapi.testclient import TestClient
 from llm_stub import DropMidStream, Hang, Reply, Status, StubLLM
 from sqlmodel import Session, select
 
+from app import auth
+from app.catalog import Catalog
 from app.config import Settings
 from app.db import get_engine
 from app.main import create_app
-from app.models import Grade, LLMCall
+from app.models import Grade, LLMCall, UserCreate
 
 PERSONA = "impossible-idea"
 CLIENT_LINE = "Listen, I want the whole site redone by Monday."
@@ -64,7 +67,7 @@ def stub() -> Iterator[StubLLM]:
 
 
 @pytest.fixture
-def llm_settings(stub: StubLLM, database_url: str) -> Settings:
+def settings(stub: StubLLM, database_url: str) -> Settings:
     stub.reset()
     stub.responder = responder
     return Settings(
@@ -77,10 +80,17 @@ def llm_settings(stub: StubLLM, database_url: str) -> Settings:
     )
 
 
-@pytest.fixture
-def client(llm_settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_app(llm_settings)) as test_client:
-        yield test_client
+@contextmanager
+def trainee_client(settings: Settings) -> Iterator[TestClient]:
+    """An app with other settings, and a trainee's client for it."""
+    with TestClient(create_app(settings)) as client:
+        with Session(get_engine(settings.database_url)) as db:
+            request = UserCreate(username="eve", password="correct horse battery")
+            _, secret = auth.create_token(
+                db=db, user=auth.create_user(db=db, request=request), name="t"
+            )
+        client.headers["Authorization"] = f"Bearer {secret}"
+        yield client
 
 
 def start(client: TestClient, **body: Any) -> dict[str, Any]:
@@ -118,7 +128,7 @@ def test_engines_endpoint_says_llm_is_usable_and_default(client: TestClient) -> 
 
 
 def test_without_an_endpoint_llm_is_refused_with_a_reason(database_url: str) -> None:
-    with TestClient(create_app(Settings(database_url=database_url))) as offline_only:
+    with trainee_client(Settings(database_url=database_url)) as offline_only:
         engines = {e["name"]: e for e in offline_only.get("/api/engines").json()}
         assert engines["offline"]["default"] and not engines["llm"]["available"]
         response = offline_only.post(
@@ -201,11 +211,8 @@ def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:
 # ---------------------------------------------------------------- faults
 
 
-def test_a_429_is_retried_by_the_sdk(
-    llm_settings: Settings, stub: StubLLM, database_url: str
-) -> None:
-    settings = llm_settings.model_copy(update={"llm_max_retries": 2})
-    with TestClient(create_app(settings)) as client:
+def test_a_429_is_retried_by_the_sdk(settings: Settings, stub: StubLLM) -> None:
+    with trainee_client(settings.model_copy(update={"llm_max_retries": 2})) as client:
         sid = start(client)["session"]["id"]
         stub.script(Status(429, retry_after=0.01), Reply("Fine, go on."))
         turn = say(client, sid, "Shall we look at the budget?")
@@ -370,9 +377,10 @@ def test_a_trainee_cannot_instruct_the_grader(client: TestClient, stub: StubLLM)
     assert grade["score"] == 0 and not grade["passed"]
 
 
-def test_one_call_per_criterion_when_asked(llm_settings: Settings, stub: StubLLM, catalog) -> None:  # type: ignore[no-untyped-def]
-    settings = llm_settings.model_copy(update={"grader_mode": "per_criterion"})
-    with TestClient(create_app(settings)) as client:
+def test_one_call_per_criterion_when_asked(
+    settings: Settings, stub: StubLLM, catalog: Catalog
+) -> None:
+    with trainee_client(settings.model_copy(update={"grader_mode": "per_criterion"})) as client:
         sid = ended_session(client)
         stub.requests.clear()
         grade = client.post(f"/api/sessions/{sid}/end").json()

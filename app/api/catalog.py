@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import CatalogDep
+from app.api.deps import CatalogDep, current_user
 from app.catalog import DIFFICULTIES, Language, Persona
 from app.models import (
     DifficultyPublic,
@@ -15,7 +15,7 @@ from app.models import (
 )
 from app.sessions import persona_or_404
 
-router = APIRouter(prefix="/api", tags=["catalogue"])
+router = APIRouter(prefix="/api", tags=["catalogue"], dependencies=[Depends(current_user)])
 LangQuery = Annotated[Language, Query(description="language of the texts: it or en")]
 
 

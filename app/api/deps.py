@@ -1,15 +1,33 @@
-"""Dependencies shared by the routers: the catalogue, a database session, the limits."""
+"""Dependencies shared by the routers: the catalogue, a database session, the limits, and
+the one access check every route goes through (`current_user`)."""
 
 from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from app import auth
 from app.catalog import Catalog
 from app.config import Settings
 from app.engines import Engines
+from app.errors import Forbidden, Unauthorized
+from app.models import User
 from app.sessions import Limits
+
+COOKIE_NAME = "sparring_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+bearer_scheme = HTTPBearer(
+    auto_error=False, description="An API token (`sparring tokens create` or POST /api/tokens)."
+)
+cookie_scheme = APIKeyCookie(
+    name=COOKIE_NAME,
+    auto_error=False,
+    description=f"The browser login cookie; unsafe requests also need the {CSRF_HEADER} header.",
+)
 
 
 def get_catalog(request: Request) -> Catalog:
@@ -33,6 +51,7 @@ def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
     return Limits(
         max_message_chars=settings.max_message_chars,
         max_turns_per_session=settings.max_turns_per_session,
+        sessions_per_hour=settings.sessions_per_hour,
     )
 
 
@@ -41,3 +60,44 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EnginesDep = Annotated[Engines, Depends(get_engines)]
 SessionDep = Annotated[Session, Depends(get_db)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
+
+
+def current_user(
+    request: Request,
+    db: SessionDep,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    cookie: Annotated[str | None, Depends(cookie_scheme)],
+) -> User:
+    """Who is asking: an API token, or a browser login (with its CSRF token on writes)."""
+    if bearer is not None:
+        user = auth.user_from_token(db=db, secret=bearer.credentials)
+        if user is None:
+            raise Unauthorized("the API token is unknown or revoked")
+        return user
+    if cookie:
+        found = auth.user_from_cookie(db=db, cookie=cookie)
+        if found is not None:
+            user, web = found
+            if (
+                request.method not in SAFE_METHODS
+                and request.headers.get(CSRF_HEADER) != web.csrf_token
+            ):
+                raise Forbidden(f"missing or wrong {CSRF_HEADER} header for a cookie login")
+            request.state.csrf_token = web.csrf_token
+            return user
+    raise Unauthorized("log in (POST /api/auth/login) or send an API token as a Bearer header")
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_role(*roles: str):  # type: ignore[no-untyped-def]
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise Forbidden(f"this needs the {' or '.join(roles)} role")
+        return user
+
+    return Depends(check)
+
+
+AdminUser = Annotated[User, require_role("admin")]

@@ -1,11 +1,11 @@
 """Which engines this deployment offers."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
-from app.api.deps import EnginesDep
+from app.api.deps import EnginesDep, current_user
 from app.models import EnginePublic
 
-router = APIRouter(prefix="/api", tags=["engines"])
+router = APIRouter(prefix="/api", tags=["engines"], dependencies=[Depends(current_user)])
 
 
 @router.get("/engines", response_model=list[EnginePublic])

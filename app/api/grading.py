@@ -1,12 +1,13 @@
 """Stateless grading of recorded conversations, and scripted drills."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
 from app import sessions as service
-from app.api.deps import CatalogDep, EnginesDep, LimitsDep, SessionDep
+from app.api.deps import CatalogDep, CurrentUser, EnginesDep, LimitsDep, SessionDep, current_user
+from app.errors import Invalid
 from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest, SessionCreate
 
-router = APIRouter(prefix="/api", tags=["grading"])
+router = APIRouter(prefix="/api", tags=["grading"], dependencies=[Depends(current_user)])
 
 
 @router.post("/grade", response_model=GradeReport)
@@ -29,6 +30,7 @@ def grade(
 @router.post("/drills", response_model=DrillResult)
 def drill(
     body: DrillRequest,
+    user: CurrentUser,
     catalog: CatalogDep,
     engines: EnginesDep,
     db: SessionDep,
@@ -37,14 +39,16 @@ def drill(
     """Play scripted trainee turns, end the session, return the transcript and the grade."""
     for turn in body.turns:
         if not turn.strip():
-            raise service.Invalid("a drill turn is empty")
+            raise Invalid("a drill turn is empty")
         if len(turn) > limits.max_message_chars:
-            raise service.Invalid(
+            raise Invalid(
                 f"a drill turn is {len(turn)} characters long; "
                 f"the limit is {limits.max_message_chars}"
             )
     request = SessionCreate.model_validate(body.model_dump(exclude={"turns"}))
-    record, _ = service.start(db=db, catalog=catalog, engines=engines, request=request)
+    record, _ = service.start(
+        db=db, catalog=catalog, engines=engines, user=user, request=request, limits=limits
+    )
     played = 0
     for turn in body.turns:
         if record.status != "active":
@@ -53,13 +57,16 @@ def drill(
             db=db,
             catalog=catalog,
             engines=engines,
+            user=user,
             session_id=record.id,
             content=turn,
             limits=limits,
         )
         played += 1
-    grade, criteria = service.end(db=db, catalog=catalog, engines=engines, session_id=record.id)
-    record, messages, _ = service.get(db=db, session_id=record.id)
+    grade, criteria = service.end(
+        db=db, catalog=catalog, engines=engines, user=user, session_id=record.id
+    )
+    record, messages, _ = service.get(db=db, user=user, session_id=record.id)
     return DrillResult(
         turns_played=played,
         session=service.session_public(catalog, record),

@@ -4,15 +4,24 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, status
+from fastapi import APIRouter, Depends, Header, Query, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlmodel import Session
 
 from app import sessions as service
-from app.api.deps import CatalogDep, EnginesDep, LimitsDep, SessionDep, SettingsDep
+from app.api.deps import (
+    CatalogDep,
+    CurrentUser,
+    EnginesDep,
+    LimitsDep,
+    SessionDep,
+    SettingsDep,
+    current_user,
+)
 from app.catalog import Catalog
 from app.engines import Engines
+from app.errors import ServiceError
 from app.export import session_markdown
 from app.models import (
     GradePublic,
@@ -22,13 +31,14 @@ from app.models import (
     SessionPage,
     StartPublic,
     TurnPublic,
+    User,
 )
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(current_user)])
 
 
-def detail(catalog: CatalogDep, db: SessionDep, session_id: str) -> SessionDetail:
-    record, messages, grade = service.get(db=db, session_id=session_id)
+def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> SessionDetail:
+    record, messages, grade = service.get(db=db, user=user, session_id=session_id)
     return SessionDetail(
         session=service.session_public(catalog, record),
         messages=[service.message_public(m) for m in messages],
@@ -38,10 +48,17 @@ def detail(catalog: CatalogDep, db: SessionDep, session_id: str) -> SessionDetai
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=StartPublic)
 def start_session(
-    body: SessionCreate, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+    body: SessionCreate,
+    user: CurrentUser,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    limits: LimitsDep,
 ) -> StartPublic:
     """Start practising: the client speaks first."""
-    record, messages = service.start(db=db, catalog=catalog, engines=engines, request=body)
+    record, messages = service.start(
+        db=db, catalog=catalog, engines=engines, user=user, request=body, limits=limits
+    )
     return StartPublic(
         session=service.session_public(catalog, record),
         messages=[service.message_public(m) for m in messages],
@@ -65,7 +82,7 @@ def _stream(
                 yield _sse("message", service.message_public(value).model_dump(mode="json"))
             else:
                 yield _sse("state", service.session_public(catalog, value).model_dump(mode="json"))
-    except service.ServiceError as exc:
+    except ServiceError as exc:
         yield _sse("error", {"status": exc.status_code, "detail": str(exc)})
 
 
@@ -85,6 +102,7 @@ TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
 def send_message(
     session_id: str,
     body: MessageCreate,
+    user: CurrentUser,
     catalog: CatalogDep,
     engines: EnginesDep,
     db: SessionDep,
@@ -93,7 +111,12 @@ def send_message(
 ) -> Any:
     """Say something to the client; the answer may be several messages."""
     turn = service.accept(
-        db=db, catalog=catalog, session_id=session_id, content=body.content, limits=limits
+        db=db,
+        catalog=catalog,
+        user=user,
+        session_id=session_id,
+        content=body.content,
+        limits=limits,
     )
     if "text/event-stream" in accept:
         return EventSourceResponse(_stream(db, catalog, engines, turn))
@@ -111,30 +134,35 @@ def send_message(
 
 @router.post("/{session_id}/end", response_model=GradePublic)
 def end_session(
-    session_id: str, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+    session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
     """End the session (if the client has not already) and return its grade."""
-    grade = service.end(db=db, catalog=catalog, engines=engines, session_id=session_id)
+    grade = service.end(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
     return service.grade_public(*grade)
 
 
 @router.post("/{session_id}/grade", response_model=GradePublic)
 def grade_session(
-    session_id: str, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+    session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
     """Grade an ended session again, e.g. after a failed grade; the old grades are kept."""
-    grade = service.regrade(db=db, catalog=catalog, engines=engines, session_id=session_id)
+    grade = service.regrade(
+        db=db, catalog=catalog, engines=engines, user=user, session_id=session_id
+    )
     return service.grade_public(*grade)
 
 
 @router.get("/{session_id}", response_model=SessionDetail)
-def get_session(session_id: str, catalog: CatalogDep, db: SessionDep) -> SessionDetail:
+def get_session(
+    session_id: str, user: CurrentUser, catalog: CatalogDep, db: SessionDep
+) -> SessionDetail:
     """The transcript, the client's state and the latest grade."""
-    return detail(catalog, db, session_id)
+    return detail(catalog, db, user, session_id)
 
 
 @router.get("", response_model=SessionPage)
 def list_sessions(
+    user: CurrentUser,
     catalog: CatalogDep,
     db: SessionDep,
     settings: SettingsDep,
@@ -144,10 +172,17 @@ def list_sessions(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int | None, Query(ge=1, le=200)] = None,
 ) -> SessionPage:
-    """Sessions, newest first, filtered by persona, status and trainee."""
+    """Sessions you may see, newest first, filtered by persona, status and trainee
+    (trainees see their own, coaches their teams', admins all)."""
     size = page_size or settings.default_page_size
     records, total = service.list_sessions(
-        db=db, persona_id=persona, status=status, trainee=trainee, page=page, page_size=size
+        db=db,
+        user=user,
+        persona_id=persona,
+        status=status,
+        trainee=trainee,
+        page=page,
+        page_size=size,
     )
     return SessionPage(
         items=[service.session_public(catalog, r) for r in records],
@@ -163,12 +198,13 @@ def list_sessions(
 )
 def export_session(
     session_id: str,
+    user: CurrentUser,
     catalog: CatalogDep,
     db: SessionDep,
     format: Literal["json", "md"] = "json",
 ) -> Response:
     """Download the session as JSON (the same shape as GET) or as a Markdown report."""
-    data = detail(catalog, db, session_id)
+    data = detail(catalog, db, user, session_id)
     filename = f"sparring-{session_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "md":

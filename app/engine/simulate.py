@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--lang", default="en", choices=["it", "en"])
     parser.add_argument("--difficulty", default="medium", choices=["easy", "medium", "hard"])
     parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args()
+    args = parser.parse_intermixed_args()
     catalog = load_catalog()
     persona = catalog.personas[args.persona]
     actor = OfflineActor()

@@ -1,0 +1,74 @@
+"""Logging in and out, who am I, and personal API tokens."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Cookie, Response, status
+
+from app import auth
+from app.api.deps import (
+    COOKIE_NAME,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+)
+from app.auth import WEB_SESSION_TTL
+from app.models import LoginPublic, LoginRequest, TokenCreate, TokenCreated, TokenPublic, UserPublic
+
+router = APIRouter(prefix="/api", tags=["auth"])
+
+
+@router.post("/auth/login", response_model=LoginPublic)
+def login(
+    body: LoginRequest, response: Response, db: SessionDep, settings: SettingsDep
+) -> LoginPublic:
+    """Start a browser session: sets an HttpOnly cookie and returns the CSRF token to send
+    back as `X-CSRF-Token` on writes. Repeated failures slow down, then lock the account."""
+    user = auth.authenticate(db=db, username=body.username, password=body.password)
+    cookie, csrf = auth.open_web_session(db=db, user=user)
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=int(WEB_SESSION_TTL.total_seconds()),
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+    )
+    return LoginPublic(user=auth.user_public(db, user), csrf_token=csrf)
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    user: CurrentUser,
+    response: Response,
+    db: SessionDep,
+    cookie: Annotated[str | None, Cookie(alias=COOKIE_NAME)] = None,
+) -> None:
+    """End the browser session."""
+    if cookie:
+        auth.close_web_session(db=db, cookie=cookie)
+    response.delete_cookie(COOKIE_NAME)
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser, db: SessionDep) -> UserPublic:
+    """The account making the request."""
+    return auth.user_public(db, user)
+
+
+@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
+def create_token(body: TokenCreate, user: CurrentUser, db: SessionDep) -> TokenCreated:
+    """A new API token for scripts and the CLI; the token is shown only in this answer."""
+    token, secret = auth.create_token(db=db, user=user, name=body.name)
+    return TokenCreated.model_validate(token, update={"token": secret})
+
+
+@router.get("/tokens", response_model=list[TokenPublic])
+def list_tokens(user: CurrentUser, db: SessionDep) -> list[TokenPublic]:
+    """Your tokens (never the secrets)."""
+    return [TokenPublic.model_validate(t) for t in auth.list_tokens(db=db, user=user)]
+
+
+@router.delete("/tokens/{token_id}", response_model=TokenPublic)
+def revoke_token(token_id: int, user: CurrentUser, db: SessionDep) -> TokenPublic:
+    """Revoke a token at once."""
+    return TokenPublic.model_validate(auth.revoke_token(db=db, user=user, token_id=token_id))

@@ -1,0 +1,27 @@
+"""Accounts and teams, for admins."""
+
+from fastapi import APIRouter, status
+
+from app import auth
+from app.api.deps import AdminUser, SessionDep
+from app.models import UserCreate, UserPublic, UserUpdate
+
+router = APIRouter(prefix="/api/users", tags=["users"])
+
+
+@router.get("", response_model=list[UserPublic])
+def list_users(admin: AdminUser, db: SessionDep) -> list[UserPublic]:
+    """Every account with its role and teams."""
+    return [auth.user_public(db, u) for u in auth.list_users(db=db)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+def create_user(body: UserCreate, admin: AdminUser, db: SessionDep) -> UserPublic:
+    """Create an account; teams are created on first use."""
+    return auth.user_public(db, auth.create_user(db=db, request=body))
+
+
+@router.patch("/{user_id}", response_model=UserPublic)
+def update_user(user_id: int, body: UserUpdate, admin: AdminUser, db: SessionDep) -> UserPublic:
+    """Change role, teams or password, or deactivate an account."""
+    return auth.user_public(db, auth.update_user(db=db, user_id=user_id, request=body))

@@ -1,0 +1,259 @@
+"""Users, roles, teams, API tokens, browser logins, and who may see which session.
+
+Everything lives in the database (no process memory), so several replicas can share it.
+Passwords are hashed with argon2; tokens and cookies are random and stored only as sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func
+from sqlmodel import Session, col, delete, select
+
+from app.errors import Conflict, NotFound, TooMany, Unauthorized
+from app.models import (
+    ApiToken,
+    PracticeSession,
+    Team,
+    TeamMember,
+    User,
+    UserCreate,
+    UserPublic,
+    UserUpdate,
+    WebSession,
+    utcnow,
+)
+
+_hasher = PasswordHasher()
+TOKEN_PREFIX = "spr_"
+LOCK_AFTER = 5  # failed logins in a row
+LOCK_FOR = timedelta(minutes=15)
+SLOWDOWN_STEP = 0.25  # seconds added per failed login in a row, up to SLOWDOWN_MAX
+SLOWDOWN_MAX = 2.0
+WEB_SESSION_TTL = timedelta(hours=12)
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+# ---------------------------------------------------------------- users and teams
+
+
+def _set_teams(db: Session, user: User, teams: list[str]) -> None:
+    db.exec(delete(TeamMember).where(col(TeamMember.user_id) == user.id))
+    for name in dict.fromkeys(teams):
+        team = db.exec(select(Team).where(Team.name == name)).first()
+        if team is None:
+            team = Team(name=name)
+            db.add(team)
+            db.flush()
+        db.add(TeamMember(team_id=team.id, user_id=user.id))  # type: ignore[arg-type]
+
+
+def teams_of(db: Session, user_id: int) -> list[str]:
+    query = (
+        select(Team.name)
+        .join(TeamMember, col(TeamMember.team_id) == col(Team.id))
+        .where(TeamMember.user_id == user_id)
+        .order_by(col(Team.name))
+    )
+    return list(db.exec(query))
+
+
+def user_public(db: Session, user: User) -> UserPublic:
+    return UserPublic.model_validate(user, update={"teams": teams_of(db, user.id)})  # type: ignore[arg-type]
+
+
+def create_user(*, db: Session, request: UserCreate) -> User:
+    if db.exec(select(User).where(User.username == request.username)).first():
+        raise Conflict(f"a user named '{request.username}' already exists")
+    user = User(
+        username=request.username, role=request.role, password_hash=hash_password(request.password)
+    )
+    db.add(user)
+    db.flush()
+    _set_teams(db, user, request.teams)
+    db.commit()
+    return user
+
+
+def get_user(*, db: Session, user_id: int) -> User:
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user with id {user_id}")
+    return user
+
+
+def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
+    user = get_user(db=db, user_id=user_id)
+    if request.role is not None:
+        user.role = request.role
+    if request.active is not None:
+        user.active = request.active
+    if request.password is not None:
+        user.password_hash = hash_password(request.password)
+        user.failed_logins, user.locked_until = 0, None
+    if request.teams is not None:
+        _set_teams(db, user, request.teams)
+    db.add(user)
+    db.commit()
+    return user
+
+
+def list_users(*, db: Session) -> list[User]:
+    return list(db.exec(select(User).order_by(col(User.username))))
+
+
+def ensure_admin(*, db: Session) -> str | None:
+    """On an empty database, create `admin` with a random password and return it (once)."""
+    if db.exec(select(func.count()).select_from(User)).one():
+        return None
+    password = secrets.token_urlsafe(15)
+    try:
+        create_user(db=db, request=UserCreate(username="admin", password=password, role="admin"))
+    except Conflict:  # another replica created it first
+        db.rollback()
+        return None
+    return password
+
+
+# ---------------------------------------------------------------- logging in
+
+
+def authenticate(*, db: Session, username: str, password: str) -> User:
+    """Check a password; slow down after each failure and lock the account after several."""
+    user = db.exec(select(User).where(User.username == username)).first()
+    now = utcnow()
+    if user is not None and (locked := _aware(user.locked_until)) and locked > now:
+        raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
+    ok = False
+    if user is not None and user.active:
+        try:
+            ok = _hasher.verify(user.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            ok = False
+    if ok and user is not None:
+        if user.failed_logins or user.locked_until:
+            user.failed_logins, user.locked_until = 0, None
+            db.add(user)
+            db.commit()
+        return user
+    if user is not None:
+        user.failed_logins += 1
+        if user.failed_logins >= LOCK_AFTER:
+            user.locked_until = now + LOCK_FOR
+        db.add(user)
+        db.commit()
+        time.sleep(min(SLOWDOWN_STEP * user.failed_logins, SLOWDOWN_MAX))
+    raise Unauthorized("wrong username or password")
+
+
+def open_web_session(*, db: Session, user: User) -> tuple[str, str]:
+    """A new browser login: returns the cookie value and the CSRF token for forms."""
+    cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    db.exec(delete(WebSession).where(col(WebSession.expires_at) < utcnow()))
+    db.add(
+        WebSession(
+            id_hash=_digest(cookie),
+            user_id=user.id,  # type: ignore[arg-type]
+            csrf_token=csrf,
+            expires_at=utcnow() + WEB_SESSION_TTL,
+        )
+    )
+    db.commit()
+    return cookie, csrf
+
+
+def close_web_session(*, db: Session, cookie: str) -> None:
+    db.exec(delete(WebSession).where(col(WebSession.id_hash) == _digest(cookie)))
+    db.commit()
+
+
+def user_from_cookie(*, db: Session, cookie: str) -> tuple[User, WebSession] | None:
+    web = db.get(WebSession, _digest(cookie))
+    if web is None or (_aware(web.expires_at) or utcnow()) < utcnow():
+        return None
+    user = db.get(User, web.user_id)
+    return (user, web) if user is not None and user.active else None
+
+
+# ---------------------------------------------------------------- API tokens
+
+
+def create_token(*, db: Session, user: User, name: str) -> tuple[ApiToken, str]:
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,  # type: ignore[arg-type]
+        name=name,
+        prefix=secret[:10],
+        token_hash=_digest(secret),
+    )
+    db.add(token)
+    db.commit()
+    return token, secret
+
+
+def list_tokens(*, db: Session, user: User) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user.id).order_by(col(ApiToken.id))
+    return list(db.exec(query))
+
+
+def revoke_token(*, db: Session, user: User, token_id: int) -> ApiToken:
+    token = db.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.id and user.role != "admin"):
+        raise NotFound(f"no token with id {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.add(token)
+        db.commit()
+    return token
+
+
+def user_from_token(*, db: Session, secret: str) -> User | None:
+    token = db.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
+    if token is None or token.revoked_at is not None:
+        return None
+    user = db.get(User, token.user_id)
+    if user is None or not user.active:
+        return None
+    now = utcnow()
+    last = _aware(token.last_used_at)
+    if last is None or now - last > timedelta(minutes=5):  # not a write on every request
+        token.last_used_at = now
+        db.add(token)
+        db.commit()
+    return user
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def visible_user_ids(*, db: Session, user: User) -> set[int] | None:
+    """None means every user (admins); coaches see their teams' members; trainees themselves."""
+    if user.role == "admin":
+        return None
+    if user.role == "coach":
+        my_teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
+        members = select(TeamMember.user_id).where(col(TeamMember.team_id).in_(my_teams))
+        return {user.id, *db.exec(members)}  # type: ignore[arg-type]
+    return {user.id}  # type: ignore[arg-type]
+
+
+def can_see(*, db: Session, user: User, record: PracticeSession) -> bool:
+    visible = visible_user_ids(db=db, user=user)
+    return visible is None or record.user_id in visible
