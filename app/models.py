@@ -311,6 +311,31 @@ class SessionDetail(SQLModel):
     grade: GradePublic | None
 
 
+# ---------------------------------------------------------------- coach reviews
+
+
+class Review(SQLModel, table=True):
+    """A coach's word on a graded session, stored beside the grader's verdicts, never over them.
+
+    With `technique_id` and `verdict`: the coach's verdict on that criterion (equal to the
+    grader's when the coach agrees). With `message_seq` or `technique_id` and a `comment`:
+    a note on that message or criterion. The latest row per (grade, reviewer, technique)
+    is the coach's current verdict.
+    """
+
+    __tablename__ = "reviews"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="practice_sessions.id", index=True, max_length=32)
+    grade_id: int = Field(foreign_key="grades.id", index=True)
+    reviewer_id: int = Field(foreign_key="users.id", index=True)
+    technique_id: str | None = Field(default=None, max_length=64)
+    message_seq: int | None = None
+    verdict: str | None = Field(default=None, max_length=16)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 # ---------------------------------------------------------------- model calls
 
 
