@@ -2,8 +2,10 @@
 errors, limits and security headers."""
 
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -19,8 +21,40 @@ from app.db import get_engine, migrate
 from app.engines import build_engines
 from app.errors import ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
+from app.sessions import resume_pending_grades
 
 log = logging.getLogger("sparring")
+
+
+class GradeSweeper(threading.Thread):
+    """Finishes grades that a crash or a killed replica left pending (at start, then
+    every `grade_sweep_seconds`)."""
+
+    def __init__(self, app: FastAPI, settings: Settings) -> None:
+        super().__init__(name="grade-sweeper", daemon=True)
+        self.app, self.settings = app, settings
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        stale = timedelta(seconds=self.settings.grade_stale_after_seconds)
+        while not self.stopping.is_set():
+            try:
+                with Session(self.app.state.engine, expire_on_commit=False) as db:
+                    done = resume_pending_grades(
+                        db=db,
+                        catalog=self.app.state.catalog,
+                        engines=self.app.state.engines,
+                        stale_after=stale,
+                    )
+                if done:
+                    log.info("finished %d grade(s) left pending", done)
+            except Exception:  # a sweep must never take the service down
+                log.exception("the pending-grade sweep failed")
+            self.stopping.wait(self.settings.grade_sweep_seconds)
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join(timeout=5)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         migrate(app.state.engine)
         with Session(app.state.engine) as db:
             password = auth.ensure_admin(db=db)
+        sweeper = GradeSweeper(app, settings)
+        sweeper.start()
         if password:
             # Printed once, on the console of the first start; only its hash is stored.
             print(
@@ -44,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 flush=True,
             )
         yield
+        sweeper.stop()
 
     app = FastAPI(
         title="Sparring",

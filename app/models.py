@@ -267,6 +267,7 @@ class Grade(SQLModel, table=True):
     prompt_version: str = Field(max_length=64)
     error: str | None = Field(default=None, sa_column=Column(Text))
     created_at: datetime = Field(default_factory=utcnow)
+    claimed_at: datetime | None = None  # when a process last started grading it (while pending)
 
 
 class CriterionResult(SQLModel, table=True):

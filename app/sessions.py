@@ -7,13 +7,15 @@ is lost if the model fails: the same text sent again retries the turn.
 
 from __future__ import annotations
 
+import contextlib
 import random
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from app import auth
@@ -211,7 +213,7 @@ def start(
     record.state = state.model_dump(mode="json")
     db.add(record)
     db.flush()
-    stored = _store_replies(db, record, replies, status="complete")
+    stored = _store_replies(db, record, replies)
     _store_calls(db, record.id, calls)
     db.commit()
     return record, stored
@@ -282,18 +284,75 @@ def _unanswered(db: Session, session_id: str) -> Message | None:
     return None
 
 
+class _ReplyWriter:
+    """Stores the client's reply as it is produced, so a crash or a failure mid-reply leaves
+    what was said in the database, marked `incomplete` until the turn is over. A reply
+    that finishes within FLUSH_EVERY seconds (the offline engine's) costs one commit."""
+
+    FLUSH_EVERY = 0.5
+
+    def __init__(self, db: Session, record: PracticeSession) -> None:
+        self.db, self.record = db, record
+        self.rows: list[Message] = []
+        self.current: Message | None = None
+        self.text = ""
+        self.last_flush = time.monotonic()
+
+    def _row(self) -> Message:
+        if self.current is None:
+            self.record.message_count += 1
+            self.current = Message(
+                session_id=self.record.id,
+                seq=self.record.message_count,
+                role="client",
+                content="",
+                status="incomplete",
+            )
+            self.rows.append(self.current)
+        return self.current
+
+    def delta(self, text: str) -> None:
+        self.text += text
+        if time.monotonic() - self.last_flush >= self.FLUSH_EVERY:
+            self._row().content = self.text
+            self.commit()
+
+    def message(self, reply: Reply) -> None:
+        row = self._row()
+        row.content, row.meta = reply.content, dict(reply.meta)
+        self.current, self.text = None, ""
+
+    def cut(self, partial: str) -> None:
+        """The actor failed: keep the unfinished message too; nothing of this turn is complete."""
+        if partial.strip():
+            self._row().content = partial.strip()
+        self.current = None
+        self.rows = [row for row in self.rows if row.content]
+
+    def complete(self) -> list[Message]:
+        for row in self.rows:
+            row.status = "complete"
+        return self.rows
+
+    def commit(self) -> None:
+        self.record.updated_at = utcnow()
+        self.db.add_all([self.record, *self.rows])
+        self.db.commit()
+        self.last_flush = time.monotonic()
+
+
 def play(
     *, db: Session, catalog: Catalog, engines: Engines, turn: PendingTurn
 ) -> Iterator[tuple[str, Any]]:
     """Let the actor answer a pending turn, as events: ('delta', text)…, ('message', Message)…,
-    ('done', PracticeSession). On a model failure the partial reply is stored as
-    `incomplete`, the director's state is left as it was, and Upstream is raised."""
+    ('done', PracticeSession). On a model failure what was said is stored as `incomplete`,
+    the director's state is left as it was (the same text retries), and Upstream is raised."""
     record = turn.record
     persona = catalog.personas[record.persona_id]
     _, engine = engine_or_422(engines, record.engine)
     history = [(m.role, m.content) for m in _messages(db, record.id) if m.status == "complete"]
     calls: list[CallRecord] = []
-    replies: list[Reply] = []
+    writer = _ReplyWriter(db, record)
     try:
         for item in engine.actor.reply(
             persona=persona,
@@ -305,25 +364,21 @@ def play(
             calls=calls,
         ):
             if isinstance(item, Reply):
-                replies.append(item)
+                writer.message(item)
             else:
+                writer.delta(item)
                 yield "delta", item
     except LLMError as exc:
-        stored = _store_replies(db, record, replies, status="complete")
-        if exc.partial:
-            cut = Reply(exc.partial, turn.directive.beat, {"engine": record.engine})
-            stored += _store_replies(db, record, [cut], status="incomplete")
+        writer.cut(exc.partial)
         _store_calls(db, record.id, calls)
-        db.add(record)
-        db.commit()
+        writer.commit()
         raise Upstream(
             f"{exc}; your message {turn.trainee.seq} is stored: send the same text again to retry"
         ) from exc
-    stored = _store_replies(db, record, replies, status="complete")
+    stored = writer.complete()
     _store_calls(db, record.id, calls)
     _set_state(record, turn.state)
-    db.add(record)
-    db.commit()
+    writer.commit()
     for message in stored:
         yield "message", message
     yield "done", record
@@ -348,9 +403,7 @@ def say(
     return turn.trainee, replies, turn.record
 
 
-def _store_replies(
-    db: Session, record: PracticeSession, replies: list[Reply], status: str
-) -> list[Message]:
+def _store_replies(db: Session, record: PracticeSession, replies: list[Reply]) -> list[Message]:
     stored = []
     for reply in replies:
         record.message_count += 1
@@ -359,7 +412,6 @@ def _store_replies(
             seq=record.message_count,
             role="client",
             content=reply.content,
-            status=status,
             meta=reply.meta,
         )
         db.add(message)
@@ -388,8 +440,8 @@ def end(
         db.add(record)
         db.commit()
     latest = latest_grade(db=db, session_id=session_id)
-    if latest is not None and latest[0].status == "done":
-        return latest
+    if latest is not None and latest[0].status in ("done", "pending"):
+        return latest  # graded, or being graded right now
     return grade_session(db=db, catalog=catalog, engines=engines, record=record)
 
 
@@ -406,8 +458,21 @@ def regrade(
 def grade_session(
     *, db: Session, catalog: Catalog, engines: Engines, record: PracticeSession
 ) -> tuple[Grade, list[CriterionResult]]:
-    """Grade and store; a grader failure is stored as a `failed` grade and raised as Upstream."""
+    """Grade and store. The grade row is committed as `pending` first, so a grade cut short
+    by a crash is found and finished later (resume_pending_grades); a grader failure is
+    stored as `failed` with its reason and raised as Upstream."""
     _, engine = engine_or_422(engines, record.engine)
+    grade = Grade(
+        session_id=record.id, grader=engine.grader.name, prompt_version="", claimed_at=utcnow()
+    )
+    db.add(grade)
+    db.commit()
+    return _run_grade(db=db, catalog=catalog, engine=engine, record=record, grade=grade)
+
+
+def _run_grade(
+    *, db: Session, catalog: Catalog, engine: Engine, record: PracticeSession, grade: Grade
+) -> tuple[Grade, list[CriterionResult]]:
     persona = catalog.personas[record.persona_id]
     transcript = [
         TranscriptMessage(seq=m.seq, role=m.role, content=m.content)  # type: ignore[arg-type]
@@ -423,14 +488,9 @@ def grade_session(
             calls=calls,
         )
     except GradeFailed as exc:
-        failed = Grade(
-            session_id=record.id,
-            status="failed",
-            grader=engine.grader.name,
-            prompt_version=calls[-1].prompt_version if calls else "",
-            error=str(exc),
-        )
-        db.add(failed)
+        grade.status, grade.error = "failed", str(exc)
+        grade.prompt_version = calls[-1].prompt_version if calls else ""
+        db.add(grade)
         _store_calls(db, record.id, calls)
         db.commit()
         raise Upstream(
@@ -438,23 +498,10 @@ def grade_session(
             f"POST /api/sessions/{record.id}/grade"
         ) from exc
     _store_calls(db, record.id, calls)
-    return _store_grade(db, record, result)
-
-
-def _store_grade(
-    db: Session, record: PracticeSession, result: GradeResult
-) -> tuple[Grade, list[CriterionResult]]:
-    grade = Grade(
-        session_id=record.id,
-        status="done",
-        score=result.score,
-        passed=result.passed,
-        summary=result.summary,
-        grader=result.grader,
-        prompt_version=result.prompt_version,
-    )
+    grade.status, grade.score, grade.passed = "done", result.score, result.passed
+    grade.summary, grade.grader = result.summary, result.grader
+    grade.prompt_version = result.prompt_version
     db.add(grade)
-    db.flush()
     criteria = [
         CriterionResult(
             grade_id=grade.id,  # type: ignore[arg-type]
@@ -473,6 +520,45 @@ def _store_grade(
     db.add(record)
     db.commit()
     return grade, criteria
+
+
+def resume_pending_grades(
+    *, db: Session, catalog: Catalog, engines: Engines, stale_after: timedelta
+) -> int:
+    """Finish grades left `pending` by a process that died while grading; returns how many.
+
+    Each is claimed with a conditional update first, so two replicas never grade the same
+    one; a claim older than `stale_after` (longer than any grading takes) is taken over.
+    """
+    cutoff = utcnow() - stale_after
+    query = select(Grade).where(
+        Grade.status == "pending",
+        or_(col(Grade.claimed_at).is_(None), col(Grade.claimed_at) < cutoff),
+    )
+    finished = 0
+    for grade in list(db.exec(query)):
+        claim = (
+            update(Grade)
+            .where(
+                col(Grade.id) == grade.id,
+                col(Grade.status) == "pending",
+                or_(col(Grade.claimed_at).is_(None), col(Grade.claimed_at) < cutoff),
+            )
+            .values(claimed_at=utcnow())
+        )
+        if db.exec(claim).rowcount != 1:  # type: ignore[attr-defined]
+            db.rollback()
+            continue
+        db.commit()
+        db.refresh(grade)
+        record = db.get(PracticeSession, grade.session_id)
+        engine = engines.get(record.engine) if record else None
+        if record is None or engine is None:
+            continue
+        with contextlib.suppress(Upstream):  # a failure is stored on the grade, with its reason
+            _run_grade(db=db, catalog=catalog, engine=engine, record=record, grade=grade)
+        finished += 1
+    return finished
 
 
 def latest_grade(*, db: Session, session_id: str) -> tuple[Grade, list[CriterionResult]] | None:

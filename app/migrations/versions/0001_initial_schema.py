@@ -141,6 +141,7 @@ def upgrade() -> None:
         sa.Column("prompt_version", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("claimed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["practice_sessions.id"],
