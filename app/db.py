@@ -32,7 +32,8 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Enough connections for every worker thread of one process (40 by default).
+    return create_engine(url, pool_size=20, max_overflow=25, pool_pre_ping=True)
 
 
 @lru_cache

@@ -19,7 +19,7 @@ from sqlmodel import Session, SQLModel, select
 from app import auth
 from app.catalog import Catalog, load_catalog
 from app.config import Settings
-from app.db import get_engine
+from app.db import get_engine, migrate
 from app.main import create_app
 from app.models import User, UserCreate
 
@@ -58,8 +58,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # 
         yield f"sqlite:///{tmp_path / 'sparring.db'}"
         return
     url = request.getfixturevalue("postgres_url")
+    empty_postgres(url)
     yield url
+
+
+def empty_postgres(url: str) -> None:
+    """Each test starts on empty tables (the schema stays: migrations ran once)."""
     engine = get_engine(url)
+    migrate(engine)
     tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))

@@ -1,0 +1,345 @@
+"""Export and import stored sessions: JSON that round-trips, Markdown, a CSV of verdicts.
+
+The JSON bundle holds everything a session is (its director state, messages with their
+moves and engine metadata, every grade with its criteria), so a bundle imported into
+another database gives the same transcripts and grades. Import is idempotent on session
+ids, and a session goes to the user whose username matches its trainee when the importer
+may see that user, else to the importer: an import can never plant sessions in the
+account of someone the importer could not see.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from app import auth
+from app import sessions as service
+from app.catalog import Catalog, Difficulty, Language, Outcome
+from app.engine.director import ClientState
+from app.engine.grader import BetterPhrasing, Evidence, Verdict
+from app.errors import Conflict, Invalid
+from app.export import session_markdown
+from app.models import (
+    CriterionPublic,
+    CriterionResult,
+    Grade,
+    GradePublic,
+    GradeStatus,
+    Message,
+    MessagePublic,
+    MessageStatus,
+    PracticeSession,
+    SessionDetail,
+    User,
+)
+
+FORMAT = "sparring-sessions"
+CHUNK = 500  # ids per IN (...) query
+CSV_COLUMNS = (
+    "session_id",
+    "trainee",
+    "persona",
+    "language",
+    "difficulty",
+    "created_at",
+    "score",
+    "technique_id",
+    "verdict",
+    "flagged",
+    "evidence",
+)
+
+
+def _utc(value: datetime) -> datetime:
+    """Naive times in a bundle are taken as UTC, the only zone the service writes."""
+    return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+
+
+UTCTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class Record(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MessageRecord(Record):
+    seq: int = Field(ge=1)
+    role: Literal["trainee", "client"]
+    content: str
+    status: MessageStatus = "complete"
+    moves: list[str] = []
+    meta: dict[str, Any] = {}
+    created_at: UTCTime
+
+
+class CriterionRecord(Record):
+    technique_id: str = Field(max_length=64)
+    name: str = Field(max_length=200)
+    verdict: Verdict
+    evidence: list[Evidence] = []
+    rationale: str
+    better_phrasing: BetterPhrasing | None = None
+    flagged: bool = False
+
+
+class GradeRecord(Record):
+    status: GradeStatus
+    score: int | None = Field(default=None, ge=0, le=100)
+    passed: bool | None = None
+    summary: str = ""
+    grader: str = Field(max_length=120)
+    prompt_version: str = Field(max_length=64)
+    error: str | None = None
+    created_at: UTCTime
+    criteria: list[CriterionRecord] = []
+
+
+class SessionRecord(Record):
+    id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")
+    persona_id: str = Field(max_length=64)
+    language: Language
+    difficulty: Difficulty
+    seed: int
+    engine: str = Field(max_length=16)
+    trainee: str = Field(max_length=64)
+    status: Literal["active", "ended"]
+    outcome: Outcome | None = None
+    state: dict[str, Any]
+    message_count: int = Field(ge=0)
+    score: int | None = Field(default=None, ge=0, le=100)
+    passed: bool | None = None
+    created_at: UTCTime
+    updated_at: UTCTime
+    ended_at: UTCTime | None = None
+
+    @field_validator("state")
+    @classmethod
+    def _playable(cls, value: dict[str, Any]) -> dict[str, Any]:
+        """The director must be able to read the state back; it is stored as given."""
+        ClientState.model_validate(value)
+        return value
+
+
+class SessionExport(Record):
+    session: SessionRecord
+    messages: list[MessageRecord]
+    grades: list[GradeRecord] = []  # oldest first; the last one is the session's grade
+
+
+class ExportBundle(Record):
+    format: Literal["sparring-sessions"] = FORMAT
+    version: Literal[1] = 1
+    exported_at: UTCTime
+    sessions: list[SessionExport]
+
+
+class ImportCounts(BaseModel):
+    sessions: int  # created
+    skipped: int  # already present (same id): importing twice changes nothing
+    messages: int
+    grades: int
+    reassigned: int  # given to the importer: no visible user with the trainee's name
+
+
+# ---------------------------------------------------------------- export
+
+
+def export_sessions(
+    *,
+    db: Session,
+    user: User | None,
+    persona_id: str | None = None,
+    status: str | None = None,
+    trainee: str | None = None,
+    session_id: str | None = None,
+) -> ExportBundle:
+    """The sessions `user` may see (all of them for None: the operator on the server's
+    console), oldest first, with their messages and grades."""
+    query = select(PracticeSession)
+    if user is not None and (visible := auth.visible_user_ids(db=db, user=user)) is not None:
+        query = query.where(col(PracticeSession.user_id).in_(visible))
+    for column, value in (
+        (PracticeSession.persona_id, persona_id),
+        (PracticeSession.status, status),
+        (PracticeSession.trainee, trainee),
+        (PracticeSession.id, session_id),
+    ):
+        if value:
+            query = query.where(column == value)
+    query = query.order_by(col(PracticeSession.created_at), col(PracticeSession.id))
+    records = list(db.exec(query))
+    ids = [r.id for r in records]
+    messages = _group(_fetch(db, Message, Message.session_id, ids, Message.seq), "session_id")
+    grades = _group(_fetch(db, Grade, Grade.session_id, ids, Grade.id), "session_id")
+    grade_ids = [g.id for rows in grades.values() for g in rows]
+    criteria = _group(
+        _fetch(db, CriterionResult, CriterionResult.grade_id, grade_ids, CriterionResult.id),
+        "grade_id",
+    )
+    return ExportBundle(
+        exported_at=datetime.now(UTC),
+        sessions=[
+            SessionExport(
+                session=SessionRecord.model_validate(r, from_attributes=True),
+                messages=[
+                    MessageRecord.model_validate(m, from_attributes=True)
+                    for m in messages.get(r.id, [])
+                ],
+                grades=[
+                    GradeRecord.model_validate(
+                        g.model_dump(exclude={"id", "session_id"})
+                        | {
+                            "criteria": [
+                                c.model_dump(exclude={"id", "grade_id"})
+                                for c in criteria.get(g.id, [])
+                            ]
+                        }
+                    )
+                    for g in grades.get(r.id, [])
+                ],
+            )
+            for r in records
+        ],
+    )
+
+
+def _fetch(db: Session, model: Any, key: Any, ids: Sequence[Any], order: Any) -> list[Any]:
+    rows: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        rows += db.exec(select(model).where(col(key).in_(chunk)).order_by(col(order)))
+    return rows
+
+
+def _group(rows: Iterable[Any], attribute: str) -> dict[Any, list[Any]]:
+    grouped: dict[Any, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(getattr(row, attribute), []).append(row)
+    return grouped
+
+
+def session_detail(catalog: Catalog, item: SessionExport) -> SessionDetail:
+    """A bundle entry in the shape of GET /api/sessions/{id}, for the Markdown report."""
+    data = item.session.model_dump()
+    record = PracticeSession.model_validate(data | {"user_id": 0})
+    latest = item.grades[-1] if item.grades else None
+    grade = None
+    if latest is not None:
+        criteria = [CriterionPublic.model_validate(c.model_dump()) for c in latest.criteria]
+        grade = GradePublic.model_validate(latest.model_dump() | {"criteria": criteria})
+    return SessionDetail(
+        session=service.session_public(catalog, record),
+        messages=[MessagePublic.model_validate(m.model_dump()) for m in item.messages],
+        grade=grade,
+    )
+
+
+def bundle_markdown(catalog: Catalog, bundle: ExportBundle) -> str:
+    """Every session's Markdown report, one after the other."""
+    unknown = sorted({s.session.persona_id for s in bundle.sessions} - set(catalog.personas))
+    if unknown:
+        raise Invalid(f"personas not in this catalogue: {', '.join(unknown)}")
+    reports = [session_markdown(catalog, session_detail(catalog, s)) for s in bundle.sessions]
+    return "\n---\n\n".join(reports)
+
+
+def _cell(text: str) -> str:
+    """Text that a spreadsheet will show, not run as a formula (CSV injection)."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def grades_csv(bundle: ExportBundle) -> str:
+    """One row per criterion of each session's latest finished grade."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item in bundle.sessions:
+        done = [g for g in item.grades if g.status == "done"]
+        if not done:
+            continue
+        grade, s = done[-1], item.session
+        for c in grade.criteria:
+            writer.writerow(
+                (
+                    s.id,
+                    _cell(s.trainee),
+                    s.persona_id,
+                    s.language,
+                    s.difficulty,
+                    s.created_at.isoformat(),
+                    grade.score,
+                    c.technique_id,
+                    c.verdict,
+                    str(c.flagged).lower(),
+                    _cell(" | ".join(e.quote for e in c.evidence)),
+                )
+            )
+    return out.getvalue()
+
+
+# ---------------------------------------------------------------- import
+
+
+def import_sessions(
+    *, db: Session, catalog: Catalog, user: User, bundle: ExportBundle
+) -> ImportCounts:
+    """Recreate the bundle's sessions, messages and grades in one transaction."""
+    if unknown := sorted({s.session.persona_id for s in bundle.sessions} - set(catalog.personas)):
+        raise Invalid(f"unknown personas in the bundle: {', '.join(unknown)}")
+    for item in bundle.sessions:
+        seqs = [m.seq for m in item.messages]
+        if len(seqs) != len(set(seqs)):
+            raise Invalid(f"session {item.session.id}: two messages with the same seq")
+    owners = _owners(db, user, {s.session.trainee for s in bundle.sessions})
+    counts = ImportCounts(sessions=0, skipped=0, messages=0, grades=0, reassigned=0)
+    seen: set[str] = set()
+    for item in bundle.sessions:
+        sid = item.session.id
+        if sid in seen or db.get(PracticeSession, sid) is not None:
+            counts.skipped += 1
+            continue
+        seen.add(sid)
+        owner = owners.get(item.session.trainee, user)
+        counts.reassigned += owner is user and item.session.trainee != user.username
+        _add_session(db, item, owner)
+        counts.sessions += 1
+        counts.messages += len(item.messages)
+        counts.grades += len(item.grades)
+    try:
+        db.commit()
+    except IntegrityError as exc:  # another import of the same ids won the race
+        db.rollback()
+        raise Conflict("some of these sessions were imported meanwhile; import again") from exc
+    return counts
+
+
+def _owners(db: Session, importer: User, names: set[str]) -> dict[str, User]:
+    """Users matched by username, among those the importer may see."""
+    visible = auth.visible_user_ids(db=db, user=importer)
+    found = db.exec(select(User).where(col(User.username).in_(sorted(names))))
+    return {u.username: u for u in found if visible is None or u.id in visible}
+
+
+def _add_session(db: Session, item: SessionExport, owner: User) -> None:
+    data = item.session.model_dump()
+    max_seq = max((m.seq for m in item.messages), default=0)
+    data |= {"user_id": owner.id, "trainee": owner.username, "message_count": max_seq}
+    db.add(PracticeSession.model_validate(data))
+    db.flush()
+    db.add_all(Message(session_id=item.session.id, **m.model_dump()) for m in item.messages)
+    for grade in item.grades:
+        row = Grade(session_id=item.session.id, **grade.model_dump(exclude={"criteria"}))
+        db.add(row)
+        db.flush()
+        db.add_all(
+            CriterionResult(grade_id=row.id, **c.model_dump())  # type: ignore[arg-type]
+            for c in grade.criteria
+        )

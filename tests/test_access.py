@@ -1,0 +1,309 @@
+"""Who may do what: every API route for every role and for anonymous callers, logins,
+tokens, CSRF, limits and security headers; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+
+ROLES = ["anonymous", "owner", "other_trainee", "coach_same_team", "coach_other_team", "admin"]
+
+
+@dataclass
+class World:
+    clients: dict[str, TestClient]
+    session_id: str  # ada's, ended and graded
+    active_id: str  # ada's, still active
+    token_id: int  # one of ada's API tokens
+
+
+@pytest.fixture
+def world(anonymous: TestClient, login_as: Callable[..., TestClient]) -> World:
+    clients = {
+        "anonymous": anonymous,
+        "owner": login_as("ada", "trainee", ["blue"]),
+        "other_trainee": login_as("bob", "trainee", ["red"]),
+        "coach_same_team": login_as("carla", "coach", ["blue"]),
+        "coach_other_team": login_as("dario", "coach", ["red"]),
+        "admin": login_as("root", "admin"),
+    }
+    owner = clients["owner"]
+    body = {"persona_id": "loyal-debtor", "language": "it", "seed": 5}
+    ended = owner.post("/api/sessions", json=body).json()["session"]["id"]
+    owner.post(f"/api/sessions/{ended}/messages", json={"content": "Come sta? Come va?"})
+    assert owner.post(f"/api/sessions/{ended}/end").status_code == 200
+    active = owner.post("/api/sessions", json=body).json()["session"]["id"]
+    token_id = owner.post("/api/tokens", json={"name": "spare"}).json()["id"]
+    return World(clients, ended, active, token_id)
+
+
+# (method, path, body) → expected status per role; {sid} ended session, {active} active one
+S = "{sid}"
+MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
+    ("GET", "/healthz", None, dict.fromkeys(ROLES, 200)),
+    ("GET", "/api/me", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    ("GET", "/api/tokens", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    ("POST", "/api/tokens", {"name": "x"}, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 201)),
+    (
+        "DELETE",
+        "/api/tokens/{token}",
+        None,
+        {
+            "anonymous": 401,
+            "owner": 200,
+            "other_trainee": 404,
+            "coach_same_team": 404,
+            "coach_other_team": 404,
+            "admin": 200,
+        },
+    ),
+    ("GET", "/api/users", None, {"anonymous": 401, "admin": 200} | dict.fromkeys(ROLES[1:5], 403)),
+    (
+        "POST",
+        "/api/users",
+        {"username": "newbie", "password": "long enough password"},
+        {"anonymous": 401, "admin": 201} | dict.fromkeys(ROLES[1:5], 403),
+    ),
+    (
+        "PATCH",
+        "/api/users/1",
+        {"active": True},
+        {"anonymous": 401, "admin": 200} | dict.fromkeys(ROLES[1:5], 403),
+    ),
+    ("GET", "/api/personas", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    (
+        "GET",
+        "/api/personas/disorganized",
+        None,
+        {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200),
+    ),
+    ("GET", "/api/techniques", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    ("GET", "/api/engines", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    (
+        "POST",
+        "/api/sessions",
+        {"persona_id": "disorganized", "language": "en"},
+        {"anonymous": 401} | dict.fromkeys(ROLES[1:], 201),
+    ),
+    ("GET", "/api/sessions", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    *[
+        (
+            "GET",
+            path,
+            None,
+            {
+                "anonymous": 401,
+                "owner": 200,
+                "other_trainee": 404,
+                "coach_same_team": 200,
+                "coach_other_team": 404,
+                "admin": 200,
+            },
+        )
+        for path in (f"/api/sessions/{S}", f"/api/sessions/{S}/export?format=md")
+    ],
+    (
+        "POST",
+        f"/api/sessions/{S}/grade",
+        None,
+        {
+            "anonymous": 401,
+            "owner": 200,
+            "other_trainee": 404,
+            "coach_same_team": 200,
+            "coach_other_team": 404,
+            "admin": 200,
+        },
+    ),
+    *[
+        (
+            "POST",
+            path,
+            body,
+            {
+                "anonymous": 401,
+                "owner": 200,
+                "other_trainee": 404,
+                "coach_same_team": 403,
+                "coach_other_team": 404,
+                "admin": 403,
+            },
+        )
+        for path, body in (
+            ("/api/sessions/{active}/messages", {"content": "Buongiorno"}),
+            ("/api/sessions/{active}/end", None),
+        )
+    ],
+    (
+        "POST",
+        "/api/grade",
+        {"persona_id": "disorganized", "messages": [{"role": "trainee", "content": "Ciao?"}]},
+        {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200),
+    ),
+    (
+        "POST",
+        "/api/drills",
+        {"persona_id": "disorganized", "turns": ["Ciao, come posso aiutarla?"]},
+        {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200),
+    ),
+    ("POST", "/api/auth/logout", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 204)),
+]
+
+
+def _template(path: str) -> str:
+    return (
+        re.sub(r"\?.*", "", path)
+        .replace("{sid}", "{session_id}")
+        .replace("{active}", "{session_id}")
+        .replace("{token}", "{token_id}")
+        .replace("/1", "/{user_id}")
+        .replace("/disorganized", "/{persona_id}")
+    )
+
+
+def test_every_api_route_is_in_the_matrix(anonymous: TestClient) -> None:
+    routes = {
+        (method, route.path)
+        for route in anonymous.app.routes  # type: ignore[attr-defined]
+        if isinstance(route, APIRoute) and route.path.startswith("/api")
+        for method in route.methods
+    }
+    covered = {(method, _template(path)) for method, path, _, _ in MATRIX}
+    covered |= {("POST", "/api/auth/login")}  # tested on its own below
+    assert routes - covered == set(), "add the new routes to MATRIX"
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_access_matrix(world: World, role: str) -> None:
+    client = world.clients[role]
+    for method, path, body, expected in MATRIX:
+        url = path.format(sid=world.session_id, active=world.active_id, token=world.token_id)
+        response = client.request(method, url, json=body)
+        assert response.status_code == expected[role], (role, method, url, response.text)
+        if response.status_code in (401, 403, 404):
+            assert response.json()["detail"], "errors say what is wrong"
+
+
+def test_lists_show_only_visible_sessions(world: World) -> None:
+    totals = {role: world.clients[role].get("/api/sessions").json()["total"] for role in ROLES[1:]}
+    assert totals == {
+        "owner": 2,
+        "other_trainee": 0,
+        "coach_same_team": 2,
+        "coach_other_team": 0,
+        "admin": 2,
+    }
+
+
+def test_guessing_a_session_id_finds_nothing(world: World) -> None:
+    for role in ROLES[1:]:
+        guess = uuid.uuid4().hex
+        assert world.clients[role].get(f"/api/sessions/{guess}").status_code == 404
+
+
+def test_cookie_login_needs_csrf_for_writes_and_logout_ends_it(
+    anonymous: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    login_as("ada")
+    bad = anonymous.post("/api/auth/login", json={"username": "ada", "password": "nope"})
+    assert bad.status_code == 401 and "wrong username or password" in bad.json()["detail"]
+    login = anonymous.post(
+        "/api/auth/login", json={"username": "ada", "password": "correct horse battery staple"}
+    )
+    assert login.status_code == 200
+    cookie = login.cookies.get("sparring_session")
+    assert cookie and "httponly" in login.headers["set-cookie"].lower()
+    csrf = login.json()["csrf_token"]
+    assert anonymous.get("/api/me").json()["username"] == "ada"
+    body = {"persona_id": "disorganized", "language": "en"}
+    refused = anonymous.post("/api/sessions", json=body)
+    assert refused.status_code == 403 and "X-CSRF-Token" in refused.json()["detail"]
+    assert (
+        anonymous.post("/api/sessions", json=body, headers={"X-CSRF-Token": csrf}).status_code
+        == 201
+    )
+    assert anonymous.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
+    anonymous.cookies.set("sparring_session", cookie)  # a stolen old cookie is dead too
+    assert anonymous.get("/api/me").status_code == 401
+
+
+def test_tokens_are_shown_once_and_revocable(client: TestClient, anonymous: TestClient) -> None:
+    created = client.post("/api/tokens", json={"name": "laptop"}).json()
+    secret = created["token"]
+    assert secret.startswith("spr_") and created["prefix"] == secret[:10]
+    listed = client.get("/api/tokens").json()
+    assert all("token" not in t for t in listed)
+    headers = {"Authorization": f"Bearer {secret}"}
+    assert anonymous.get("/api/me", headers=headers).status_code == 200
+    client.delete(f"/api/tokens/{created['id']}")
+    revoked = anonymous.get("/api/me", headers=headers)
+    assert revoked.status_code == 401 and "revoked" in revoked.json()["detail"]
+
+
+def test_repeated_failed_logins_lock_the_account(
+    anonymous: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    login_as("ada")
+    for _ in range(5):
+        anonymous.post("/api/auth/login", json={"username": "ada", "password": "guess"})
+    good = {"username": "ada", "password": "correct horse battery staple"}
+    locked = anonymous.post("/api/auth/login", json=good)
+    assert locked.status_code == 429 and "locked" in locked.json()["detail"]
+
+
+def test_first_start_creates_an_admin_and_prints_its_password_once(
+    settings: Settings, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with TestClient(create_app(settings)) as first:
+        printed = capsys.readouterr().out
+        password = re.search(r"password: (\S+)", printed)
+        assert password, printed
+        login = first.post(
+            "/api/auth/login", json={"username": "admin", "password": password.group(1)}
+        )
+        assert login.status_code == 200 and login.json()["user"]["role"] == "admin"
+    with TestClient(create_app(settings)):
+        assert "password" not in capsys.readouterr().out
+
+
+def test_limits(settings: Settings, login_as: Callable[..., TestClient]) -> None:
+    client = login_as("ada")
+    huge = client.post(
+        "/api/grade",
+        content=b'{"persona_id": "x", "messages": [' + b" " * 300_000 + b"]}",
+        headers={"content-type": "application/json"},
+    )
+    assert huge.status_code == 413 and "too large" in huge.json()["detail"]
+
+    strict = settings.model_copy(update={"sessions_per_hour": 2, "max_turns_per_session": 1})
+    with TestClient(create_app(strict)) as app_client:
+        app_client.headers.update(client.headers)
+        body = {"persona_id": "disorganized", "language": "en"}
+        sid = app_client.post("/api/sessions", json=body).json()["session"]["id"]
+        assert app_client.post("/api/sessions", json=body).status_code == 201
+        third = app_client.post("/api/sessions", json=body)
+        assert third.status_code == 429 and "last hour" in third.json()["detail"]
+        say = f"/api/sessions/{sid}/messages"
+        assert app_client.post(say, json={"content": "Hello, how can I help?"}).status_code == 200
+        capped = app_client.post(say, json={"content": "Anything else?"})
+        assert capped.status_code == 409 and "turns" in capped.json()["detail"]
+
+
+def test_security_headers(anonymous: TestClient) -> None:
+    headers = anonymous.get("/healthz").headers
+    assert "script-src 'self'" in headers["content-security-policy"]
+    assert (
+        "'unsafe-inline'"
+        not in headers["content-security-policy"].split("script-src")[1].split(";")[0]
+    )
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
