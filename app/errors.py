@@ -1,9 +1,16 @@
 """Errors a user can act on; the API turns each into its status code and message."""
 
+from typing import Any
+
+from pydantic import BaseModel
+
 
 class ServiceError(Exception):
     status_code = 400
     headers: dict[str, str] | None = None
+
+    def detail(self) -> str | list[dict[str, object]]:
+        return str(self)
 
 
 class Unauthorized(ServiceError):
@@ -24,7 +31,16 @@ class Conflict(ServiceError):
 
 
 class Invalid(ServiceError):
+    """Answered in FastAPI's validation-error shape, so every 422 reads the same way."""
+
     status_code = 422
+
+    def __init__(self, message: str, loc: tuple[str | int, ...] = ("body",)) -> None:
+        super().__init__(message)
+        self.loc = loc
+
+    def detail(self) -> list[dict[str, object]]:
+        return [{"type": "value_error", "loc": list(self.loc), "msg": str(self), "input": None}]
 
 
 class TooMany(ServiceError):
@@ -35,3 +51,23 @@ class Upstream(ServiceError):
     """The model endpoint failed; what the trainee wrote is stored and can be retried."""
 
     status_code = 502
+
+
+class ErrorMessage(BaseModel):
+    """The body of every error other than 422."""
+
+    detail: str
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorMessage, "description": description}
+    for status, description in {
+        401: "Not logged in, or the token is unknown or revoked.",
+        403: "Logged in, but this needs another role (or the CSRF header).",
+        404: "No such persona or session, or not one you may see.",
+        409: "The session does not allow this now (ended, or a reply is pending).",
+        413: "The request body is too large.",
+        429: "Too many sessions this hour, or too many failed logins.",
+        502: "The model endpoint failed; what you wrote is stored and can be retried.",
+    }.items()
+}

@@ -9,19 +9,22 @@ from datetime import timedelta
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlmodel import Session
 
 from app import auth
 from app.api import auth as auth_api
 from app.api import catalog as catalog_api
-from app.api import engines, grading, sessions, users
+from app.api import engines, exports, grading, reviews, sessions, users
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import get_engine, migrate
 from app.engines import build_engines
-from app.errors import ServiceError
+from app.errors import ERROR_RESPONSES, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
 from app.sessions import resume_pending_grades
+from app.web import pages as web
+from app.web.render import STATIC_DIR
 
 log = logging.getLogger("sparring")
 
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth_api, users, catalog_api, sessions, grading, engines):
-        app.include_router(module.router)
+    for module in (auth_api, users, catalog_api, sessions, grading, engines, exports, reviews, web):
+        app.include_router(module.router, responses=ERROR_RESPONSES)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

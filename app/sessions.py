@@ -76,7 +76,8 @@ def engine_or_422(engines: Engines, name: str | None) -> tuple[str, Engine]:
     if engine is None:
         raise Invalid(
             f"the '{name}' engine is not configured here: set SPARRING_LLM_BASE_URL "
-            "(and SPARRING_LLM_API_KEY if the server needs one), or use engine 'offline'"
+            "(and SPARRING_LLM_API_KEY if the server needs one), or use engine 'offline'",
+            ("body", "engine"),
         )
     return name, engine
 
@@ -235,10 +236,11 @@ def accept(
         )
     text = content.strip()
     if not text:
-        raise Invalid("the message is empty")
+        raise Invalid("the message is empty", ("body", "content"))
     if len(text) > limits.max_message_chars:
         raise Invalid(
-            f"the message is {len(text)} characters long; the limit is {limits.max_message_chars}"
+            f"the message is {len(text)} characters long; the limit is {limits.max_message_chars}",
+            ("body", "content"),
         )
     state = ClientState.model_validate(record.state)
     if state.turn >= limits.max_turns_per_session:
@@ -592,7 +594,7 @@ def grade_transcript(
         for i, (role, content) in enumerate(lines, start=1)
     ]
     if not any(m.role == "trainee" for m in transcript):
-        raise Invalid("the transcript has no trainee message to grade")
+        raise Invalid("the transcript has no trainee message to grade", ("body", "messages"))
     calls: list[CallRecord] = []
     try:
         return engine.grader.grade(

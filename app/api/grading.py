@@ -39,11 +39,12 @@ def drill(
     """Play scripted trainee turns, end the session, return the transcript and the grade."""
     for turn in body.turns:
         if not turn.strip():
-            raise Invalid("a drill turn is empty")
+            raise Invalid("a drill turn is empty", ("body", "turns"))
         if len(turn) > limits.max_message_chars:
             raise Invalid(
                 f"a drill turn is {len(turn)} characters long; "
-                f"the limit is {limits.max_message_chars}"
+                f"the limit is {limits.max_message_chars}",
+                ("body", "turns"),
             )
     request = SessionCreate.model_validate(body.model_dump(exclude={"turns"}))
     record, _ = service.start(
