@@ -156,6 +156,13 @@ class Persona(Strict):
     phrasings: dict[str, Text] = {}  # technique → a better phrasing for this client
     lines: dict[str, list[Line]]
 
+    @cached_property
+    def worse_when_higher(self) -> frozenset[str]:
+        """Meters such as anxiety or hurt: bounded from above for walking away or agreeing,
+        so a rise hardens the client (difficulty scales it with `harden`, not `soften`)."""
+        bounds = (*self.walk_away.items(), *self.agreement.items())
+        return frozenset(m for m, b in bounds if b.max is not None and m not in ("trust", "patience"))
+
     @model_validator(mode="after")
     def _consistent(self) -> Persona:
         if missing := set(DIFFICULTIES) - set(self.difficulty):

@@ -102,7 +102,8 @@ def observe(
         effects = persona.reactions.get(move, catalog.moves[move].effects)
         for meter, change in effects.items():
             if meter in meters:
-                scaled = change * (level.soften if change > 0 else level.harden)
+                softening = (change > 0) != (meter in persona.worse_when_higher)
+                scaled = change * (level.soften if softening else level.harden)
                 deltas[meter] = deltas.get(meter, 0.0) + scaled
     net = sum(deltas.get(m, 0.0) for m in ("trust", "patience"))
     deltas["patience"] = deltas.get("patience", 0.0) - level.patience_decay

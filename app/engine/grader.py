@@ -125,7 +125,8 @@ def grade_heuristic(
         hits = _evidence(technique.cues.moves, detections, "cue")[:MAX_QUOTES]
         slips = _evidence(technique.anti_patterns.moves, detections, "anti_pattern")[:MAX_QUOTES]
         verdict: Verdict
-        if not _in_context(technique, language, client_texts):
+        if not slips and not _in_context(technique, language, client_texts):
+            # the client never created the situation; doing what it warns against still counts
             verdict, key, evidence = "not_applicable", "not_applicable", []
         elif hits and not slips and len(hits) >= technique.min_hits:
             verdict, key, evidence = "applied", "applied", hits
