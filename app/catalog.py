@@ -161,7 +161,8 @@ class Persona(Strict):
         """Meters such as anxiety or hurt: bounded from above for walking away or agreeing,
         so a rise hardens the client (difficulty scales it with `harden`, not `soften`)."""
         bounds = (*self.walk_away.items(), *self.agreement.items())
-        return frozenset(m for m, b in bounds if b.max is not None and m not in ("trust", "patience"))
+        plain = ("trust", "patience")
+        return frozenset(m for m, b in bounds if b.max is not None and m not in plain)
 
     @model_validator(mode="after")
     def _consistent(self) -> Persona:

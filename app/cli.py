@@ -1,26 +1,171 @@
-"""The `sparring` command: serve the app, check the persona cards."""
+"""The `sparring` command: serve the app, run drills, grade chats, move sessions and cards.
+
+Commands that read or write data work in-process (this machine's settings and database)
+or, with --url and --token, against a running server through its REST API. A bad file or
+a refused request ends with a one-line error and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import yaml
 
-from app.catalog import CatalogError, load_catalog
+from app.calibration import calibrate_command
+from app.catalog import Catalog, CatalogError, load_catalog
+from app.cli_users import users
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlmodel import Session
+
+    from app.config import Settings
+    from app.drills import Drill, DrillResult, Player
+    from app.transfer import ExportBundle
 
 cli = typer.Typer(help="Sparring: practise with difficult clients.", no_args_is_help=True)
 personas = typer.Typer(help="Persona cards.", no_args_is_help=True)
 cli.add_typer(personas, name="personas")
+cli.add_typer(users, name="users")
+cli.command("calibrate")(calibrate_command)
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", envvar="SPARRING_URL", help="a running server, e.g. http://127.0.0.1:8000"
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="SPARRING_TOKEN", help="API token for --url"),
+]
+LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="default: standard output")
+]
+CardOutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="default: personas/ID.yaml")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="overwrite an existing file")]
+
+
+# ---------------------------------------------------------------- shared helpers
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _settings() -> Settings:
+    from app.config import get_settings
+
+    return get_settings()
+
+
+def _catalog() -> Catalog:
+    settings = _settings()
+    try:
+        return load_catalog(settings.personas_dir, settings.prompts_dir)
+    except CatalogError as exc:
+        _fail(str(exc))
+
+
+def _language(value: str) -> Any:
+    if value not in ("it", "en"):
+        _fail(f"--lang must be it or en, not {value!r}", 2)
+    return value
+
+
+@contextmanager
+def _remote(url: str, token: str | None) -> Iterator[httpx.Client]:
+    """An HTTP client for the server at `url`, sending the API token."""
+    import httpx
+
+    if not token:
+        _fail("--url needs an API token: --token or SPARRING_TOKEN", 2)
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300) as client:
+        yield client
+
+
+def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    """One request; a network error or a 4xx/5xx ends the command with the server's words."""
+    import httpx
+
+    try:
+        response = client.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        _fail(f"cannot reach {client.base_url}: {exc}")
+    if response.status_code >= 400:
+        from app.drills import error_text
+
+        _fail(f"the server answered {response.status_code}: {error_text(response)}")
+    return response
+
+
+@contextmanager
+def _database() -> Iterator[Session]:
+    """This machine's database, as the server configured here uses it."""
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+    from sqlmodel import Session
+
+    from app.db import get_engine
+
+    url = _settings().database_url
+    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
+        _fail(f"no database at {url}: start the server once (sparring serve) to create it")
+    try:
+        with Session(get_engine(url), expire_on_commit=False) as db:
+            yield db
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(f"cannot use the database {url}: {exc.orig}; start the server once to create it")
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _write(text: str, output: Path | None) -> None:
+    if output is None:
+        typer.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc}")
+    typer.echo(f"wrote {output}", err=True)
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+
+
+# ---------------------------------------------------------------- serve
 
 
 @cli.command()
 def serve(
-    host: str | None = typer.Option(None, help="default: SPARRING_HOST or 127.0.0.1"),
-    port: int | None = typer.Option(None, help="default: SPARRING_PORT or 8000"),
-    reload: bool = typer.Option(False, help="restart on code changes (development)"),
+    host: Annotated[str | None, typer.Option(help="default: SPARRING_HOST or 127.0.0.1")] = None,
+    port: Annotated[int | None, typer.Option(help="default: SPARRING_PORT or 8000")] = None,
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
 ) -> None:
     """Start the web service."""
     import uvicorn
 
-    from app.config import get_settings
-
-    settings = get_settings()
+    settings = _settings()
     uvicorn.run(
         "app.main:create_app",
         factory=True,
@@ -30,23 +175,390 @@ def serve(
     )
 
 
+# ---------------------------------------------------------------- drills
+
+
+@cli.command()
+def drill(
+    files: Annotated[list[Path], typer.Argument(help="drill files, or folders of *.yaml drills")],
+    url: UrlOption = None,
+    token: TokenOption = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="write a JUnit XML report here")
+    ] = None,
+) -> None:
+    """Play drill files and check their expectations; exit 1 if any fails (for CI)."""
+    from app import drills
+
+    catalog = _catalog()
+    loaded: list[tuple[Path, Drill]] = []
+    problems: list[str] = []
+    for path in drills.drill_paths(files):
+        try:
+            loaded.append((path, drills.load_drill(path, catalog)))
+        except drills.DrillError as exc:
+            problems.append(str(exc))
+    for problem in problems:
+        typer.echo(f"error: {problem}", err=True)
+    if problems:
+        _fail(f"{len(problems)} drill file(s) are invalid; nothing was played", 2)
+    if not loaded:
+        _fail("no drill files found", 2)
+    with _player(catalog, url, token) as player:
+        results = _play_all(loaded, player)
+    _report(results)
+    if junit is not None:
+        _write(drills.junit_xml(results), junit)
+    if not all(r.ok for r in results):
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _player(catalog: Catalog, url: str | None, token: str | None) -> Iterator[Player]:
+    from app import drills
+
+    if url:
+        with _remote(url, token) as client:
+            yield lambda d: drills.play_remote(d, client)
+        return
+    from app.engines import build_engines
+
+    engines = build_engines(_settings(), catalog)
+    yield lambda d: drills.play_in_memory(d, catalog, engines)
+
+
+def _play_all(loaded: list[tuple[Path, Drill]], player: Player) -> list[DrillResult]:
+    from app import drills
+
+    results = []
+    for number, (path, item) in enumerate(loaded, start=1):
+        typer.echo(f"[{number}/{len(loaded)}] {path} ... ", err=True, nl=False)
+        result = drills.run_drill(path, item, player)
+        verdict = "ok" if result.ok else ("ERROR" if result.error else "FAIL")
+        typer.echo(f"{verdict} ({result.seconds:.2f}s)", err=True)
+        results.append(result)
+    return results
+
+
+def _report(results: list[DrillResult]) -> None:
+    rows = []
+    for r in results:
+        run = r.run
+        status = "ok" if r.ok else ("ERROR" if r.error else "FAIL")
+        rows.append(
+            (
+                r.path.name,
+                r.drill.persona,
+                r.drill.language,
+                r.drill.difficulty,
+                f"{run.turns_played}/{len(r.drill.turns)}" if run else "-",
+                (run.outcome or "-") if run else "-",
+                run.score if run else "-",
+                status,
+            )
+        )
+    headers = ("drill", "persona", "lang", "level", "turns", "outcome", "score", "result")
+    typer.echo(_table(headers, rows))
+    for r in results:
+        for problem in [r.error] if r.error else r.failures:
+            typer.echo(f"{'ERROR' if r.error else 'FAIL'} {r.path}: {problem}")
+    failed = sum(1 for r in results if not r.ok)
+    typer.echo(f"{len(results)} drills: {len(results) - failed} passed, {failed} failed")
+
+
+# ---------------------------------------------------------------- grading a real chat
+
+
+@cli.command()
+def grade(
+    file: Annotated[
+        Path, typer.Argument(help="JSON, a 'Name: text' chat log or a WhatsApp export")
+    ],
+    persona: Annotated[str, typer.Option("--persona", help="the persona the client is closest to")],
+    lang: LangOption = "en",
+    trainee: Annotated[
+        str | None,
+        typer.Option(
+            "--trainee", help="the trainee's name in a chat log; the others are the client"
+        ),
+    ] = None,
+    engine: Annotated[str | None, typer.Option("--engine", help="offline or llm")] = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print the grade as JSON")] = False,
+) -> None:
+    """Grade a conversation recorded elsewhere against a persona's techniques."""
+    from app.chatlog import ChatLogError, read_chatlog
+
+    language = _language(lang)
+    try:
+        log = read_chatlog(_read_bytes(file), trainee=trainee)
+    except ChatLogError as exc:
+        _fail(f"{file}: {exc}")
+    typer.echo(
+        f"{file}: {log.format}, {len(log.lines)} messages ({log.skipped} left out)", err=True
+    )
+    if url:
+        body = {
+            "persona_id": persona,
+            "language": language,
+            "engine": engine,
+            "messages": [{"role": role, "content": text} for role, text in log.lines],
+        }
+        with _remote(url, token) as client:
+            report = _call(client, "POST", "/api/grade", json=body).json()
+    else:
+        report = _grade_here(persona, language, engine, log.lines)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    rows = [
+        (c["technique_id"], c["verdict"], "; ".join(e["quote"] for e in c["evidence"])[:70])
+        for c in report["criteria"]
+    ]
+    typer.echo(_table(("technique", "verdict", "evidence"), rows))
+    typer.echo(report["summary"])
+
+
+def _grade_here(
+    persona_id: str, language: Any, engine: str | None, lines: Sequence[tuple[str, str]]
+) -> dict[str, Any]:
+    from app.engine.grader import TranscriptMessage
+    from app.engine.llm_grader import GradeFailed
+    from app.engines import build_engines
+
+    catalog = _catalog()
+    persona = catalog.personas.get(persona_id)
+    if persona is None:
+        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
+    engines = build_engines(_settings(), catalog)
+    chosen = engines.get(engine or engines.default)
+    if chosen is None:
+        _fail(f"the '{engine}' engine is not configured here (set SPARRING_LLM_BASE_URL)")
+    messages = [
+        TranscriptMessage(seq=i, role=role, content=text)  # type: ignore[arg-type]
+        for i, (role, text) in enumerate(lines, start=1)
+    ]
+    try:
+        result = chosen.grader.grade(
+            catalog=catalog, persona=persona, language=language, messages=messages, calls=[]
+        )
+    except GradeFailed as exc:
+        _fail(f"grading failed: {exc}")
+    return result.model_dump(mode="json")
+
+
+# ---------------------------------------------------------------- export and import
+
+
+@cli.command("export")
+def export_(
+    persona: Annotated[str | None, typer.Option("--persona")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="active or ended")] = None,
+    trainee: Annotated[str | None, typer.Option("--trainee", help="a trainee's username")] = None,
+    session: Annotated[str | None, typer.Option("--session", help="one session by id")] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="json (re-importable), md or csv")
+    ] = "json",
+    output: OutputOption = None,
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Export stored sessions (all of them here, or those your token may see with --url)."""
+    from app import transfer
+    from app.errors import ServiceError
+
+    if format not in ("json", "md", "csv"):
+        _fail(f"--format must be json, md or csv, not {format!r}", 2)
+    if status not in (None, "active", "ended"):
+        _fail(f"--status must be active or ended, not {status!r}", 2)
+    filters = {"persona": persona, "status": status, "trainee": trainee, "session": session}
+    bundle = _fetch_bundle(filters, url, token)
+    if format == "json":
+        text = json.dumps(bundle.model_dump(mode="json"), ensure_ascii=False, indent=2) + "\n"
+    elif format == "csv":
+        text = transfer.grades_csv(bundle)
+    else:
+        try:
+            text = transfer.bundle_markdown(_catalog(), bundle)
+        except ServiceError as exc:
+            _fail(str(exc))
+    typer.echo(f"{len(bundle.sessions)} sessions", err=True)
+    _write(text, output)
+
+
+def _fetch_bundle(
+    filters: dict[str, str | None], url: str | None, token: str | None
+) -> ExportBundle:
+    from app import transfer
+
+    if url:
+        params = {k: v for k, v in filters.items() if v}
+        with _remote(url, token) as client:
+            data = _call(client, "GET", "/api/exports/sessions.json", params=params).json()
+        return transfer.ExportBundle.model_validate(data)
+    with _database() as db:
+        return transfer.export_sessions(
+            db=db,
+            user=None,
+            persona_id=filters["persona"],
+            status=filters["status"],
+            trainee=filters["trainee"],
+            session_id=filters["session"],
+        )
+
+
+@cli.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="a JSON export (sparring export, or the API's)")],
+    owner: Annotated[
+        str,
+        typer.Option("--owner", help="here: the user importing (trainees not found go to them)"),
+    ] = "admin",
+    url: UrlOption = None,
+    token: TokenOption = None,
+) -> None:
+    """Import exported sessions; sessions already present (same id) are skipped."""
+    from pydantic import ValidationError
+    from sqlmodel import select
+
+    from app import transfer
+    from app.errors import ServiceError
+    from app.models import User
+
+    try:
+        data = json.loads(_read_bytes(file).decode("utf-8-sig"))
+        bundle = transfer.ExportBundle.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        _fail(f"{file}: not a Sparring export: {where}: {first['msg']}")
+    except ValueError as exc:  # not UTF-8, not JSON
+        _fail(f"{file}: not a Sparring export: {exc}")
+    if url:
+        with _remote(url, token) as client:
+            body = bundle.model_dump(mode="json")
+            counts = _call(client, "POST", "/api/imports/sessions", json=body).json()
+    else:
+        catalog = _catalog()
+        with _database() as db:
+            user = db.exec(select(User).where(User.username == owner)).first()
+            if user is None:
+                _fail(f"no user named '{owner}' here: pass --owner with an existing username")
+            try:
+                result = transfer.import_sessions(db=db, catalog=catalog, user=user, bundle=bundle)
+            except ServiceError as exc:
+                _fail(str(exc))
+            counts = result.model_dump()
+    typer.echo(
+        f"imported {counts['sessions']} sessions ({counts['messages']} messages, "
+        f"{counts['grades']} grades); skipped {counts['skipped']} already present; "
+        f"{counts['reassigned']} given to the importer"
+    )
+
+
+# ---------------------------------------------------------------- persona cards
+
+
 @personas.command("check")
 def personas_check() -> None:
     """Validate every persona card and the technique catalogue without starting the server."""
-    from app.config import get_settings
-
-    settings = get_settings()
-    try:
-        catalog = load_catalog(settings.personas_dir, settings.prompts_dir)
-    except CatalogError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from exc
+    catalog = _catalog()
     for persona in catalog.persona_list:
         typer.echo(f"ok  {persona.id:22} {persona.name('en')}")
     typer.echo(
         f"{len(catalog.personas)} personas, {len(catalog.techniques)} techniques, "
         f"{len(catalog.moves)} moves: all valid"
     )
+
+
+def _card_path(persona_id: str, output: Path | None) -> Path:
+    return output or _settings().personas_dir / f"{persona_id}.yaml"
+
+
+def _techniques() -> dict[str, str]:
+    from app.cards_v2 import CardError, technique_names
+
+    try:
+        return technique_names(_settings().prompts_dir)
+    except CardError as exc:
+        _fail(str(exc))
+
+
+def _save_card(path: Path, text: str, force: bool) -> None:
+    if path.exists() and not force:
+        _fail(f"{path} exists: pass --force to overwrite it")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc}")
+
+
+@personas.command("new")
+def personas_new(
+    persona_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. late-payer")],
+    output: CardOutputOption = None,
+    force: ForceOption = False,
+) -> None:
+    """Write a card skeleton to fill in (it validates once every field is written)."""
+    from app.cards_v2 import CardError, scaffold
+
+    try:
+        text = scaffold(persona_id, _techniques())
+    except CardError as exc:
+        _fail(str(exc), 2)
+    path = _card_path(persona_id, output)
+    _save_card(path, text, force)
+    typer.echo(f"wrote {path}: fill it in, then run `sparring personas check`")
+
+
+@personas.command("export")
+def personas_export(
+    persona_id: Annotated[str, typer.Argument(metavar="ID")],
+    lang: LangOption = "en",
+    output: OutputOption = None,
+) -> None:
+    """Export a persona as a Character Card V2 (JSON), texts in --lang."""
+    from app.cards_v2 import CardError, export_card, read_kept
+
+    language = _language(lang)
+    catalog = _catalog()
+    persona = catalog.personas.get(persona_id)
+    if persona is None:
+        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
+    path = _settings().personas_dir / f"{persona_id}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        card = export_card(persona, raw, language, read_kept(path))
+    except (OSError, CardError) as exc:
+        _fail(str(exc))
+    _write(json.dumps(card, ensure_ascii=False, indent=2) + "\n", output)
+
+
+@personas.command("import")
+def personas_import(
+    file: Annotated[Path, typer.Argument(help="a Character Card V2 (.json, or a .png card)")],
+    output: CardOutputOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="the language of the card's texts")] = "en",
+    persona_id: Annotated[str | None, typer.Option("--id", help="default: from the card")] = None,
+    force: ForceOption = False,
+) -> None:
+    """Import a Character Card V2: a Sparring export whole, another tool's as a scaffold."""
+    from app.cards_v2 import CardError, import_card, read_card, write_kept
+
+    language = _language(lang)
+    try:
+        card = read_card(_read_bytes(file))
+        imported = import_card(card, _techniques(), lang=language, persona_id=persona_id)
+    except CardError as exc:
+        _fail(f"{file}: {exc}")
+    path = _card_path(imported.persona_id, output)
+    _save_card(path, imported.yaml_text, force)
+    kept = write_kept(path, imported.kept_extensions)
+    typer.echo(f"wrote {path}" + (f" and {kept} (other tools' extensions)" if kept else ""))
+    if imported.scaffolded:
+        typer.echo("complete the card in both languages, then run `sparring personas check`")
 
 
 def main() -> None:

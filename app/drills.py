@@ -228,7 +228,7 @@ def play_remote(drill: Drill, client: httpx.Client) -> DrillRun:
     except httpx.HTTPError as exc:
         raise DrillError(f"cannot reach {client.base_url}: {exc}") from exc
     if response.status_code != 200:
-        raise DrillError(f"the server answered {response.status_code}: {_detail(response)}")
+        raise DrillError(f"the server answered {response.status_code}: {error_text(response)}")
     data: dict[str, Any] = response.json()
     grade = data["grade"]
     return DrillRun(
@@ -242,11 +242,21 @@ def play_remote(drill: Drill, client: httpx.Client) -> DrillRun:
     )
 
 
-def _detail(response: httpx.Response) -> str:
+def error_text(response: httpx.Response) -> str:
+    """The server's reason for an error: `detail` as a sentence, or each 422 item's field
+    and message."""
     try:
-        return str(response.json().get("detail", response.text))
-    except ValueError:
+        detail = response.json().get("detail", response.text)
+    except (ValueError, AttributeError):
         return response.text[:300]
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
+            if isinstance(item, dict)
+            else str(item)
+            for item in detail
+        )
+    return str(detail)
 
 
 # ---------------------------------------------------------------- checking

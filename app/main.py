@@ -96,7 +96,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse(
+            {"detail": exc.detail()}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -41,7 +41,7 @@ from app.models import (
     User,
 )
 
-FORMAT = "sparring-sessions"
+FORMAT: Literal["sparring-sessions"] = "sparring-sessions"
 CHUNK = 500  # ids per IN (...) query
 CSV_COLUMNS = (
     "session_id",
@@ -99,6 +99,7 @@ class GradeRecord(Record):
     prompt_version: str = Field(max_length=64)
     error: str | None = None
     created_at: UTCTime
+    claimed_at: UTCTime | None = None  # a pending grade is finished by the importing server
     criteria: list[CriterionRecord] = []
 
 
@@ -292,12 +293,19 @@ def import_sessions(
     *, db: Session, catalog: Catalog, user: User, bundle: ExportBundle
 ) -> ImportCounts:
     """Recreate the bundle's sessions, messages and grades in one transaction."""
-    if unknown := sorted({s.session.persona_id for s in bundle.sessions} - set(catalog.personas)):
-        raise Invalid(f"unknown personas in the bundle: {', '.join(unknown)}")
-    for item in bundle.sessions:
+    for index, item in enumerate(bundle.sessions):
+        where = ("body", "sessions", index)
+        if item.session.persona_id not in catalog.personas:
+            raise Invalid(
+                f"session {item.session.id}: unknown persona '{item.session.persona_id}'",
+                loc=(*where, "session", "persona_id"),
+            )
         seqs = [m.seq for m in item.messages]
         if len(seqs) != len(set(seqs)):
-            raise Invalid(f"session {item.session.id}: two messages with the same seq")
+            raise Invalid(
+                f"session {item.session.id}: two messages with the same seq",
+                loc=(*where, "messages"),
+            )
     owners = _owners(db, user, {s.session.trainee for s in bundle.sessions})
     counts = ImportCounts(sessions=0, skipped=0, messages=0, grades=0, reassigned=0)
     seen: set[str] = set()

@@ -42,6 +42,9 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Le posso chiedere una cosa?",
                 "Ha ricevuto il file?",
                 "Mi spiego meglio.",
+                "Come si permette di chiamarmi a quest'ora?",
+                "Chi parla?",
+                "Chi è lei?",
             ],
         ),
         "en": (
@@ -57,6 +60,9 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Can I call you tomorrow as agreed?",
                 "Did you get the file?",
                 "I know what you mean.",
+                "How dare you call me at this hour?",
+                "Who is this?",
+                "Who's calling?",
             ],
         ),
     },
@@ -114,6 +120,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Fissiamo delle fasce orarie per le telefonate.",
                 "Le rispondo sempre, ma non necessariamente subito.",
                 "Lo studio apre alle 9, mi trova lì.",
+                "Dopo le 21 non rispondo al telefono.",
             ],
             ["La richiamo tra cinque minuti.", "Ci vediamo dalle parti della stazione."],
         ),
@@ -125,6 +132,8 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Let's stick to office hours for calls.",
                 "I'll always answer, but not necessarily right away.",
                 "My office opens at 9.",
+                "After 9 pm I don't take calls.",
+                "I don't take calls after 9 pm.",
             ],
             ["I'll call you back in five minutes.", "Call me when you like."],
         ),
@@ -137,10 +146,15 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Scusami per l’errore sulla pagina.",
                 "Abbiamo sbagliato noi, è colpa nostra.",
                 "Mi dispiace davvero per il disguido.",
+                "Mi scusi per il ritardo.",
             ],
             [
                 "Mi dispiace, ma non posso farlo gratis.",
                 "Scusi il disturbo, ha un minuto?",
+                # a polite "mi scusi" before insisting or bothering is a hedge, not an apology
+                "Mi scusi, non vorrei insistere.",
+                "Mi scusi per il disturbo, ha un minuto?",
+                "Mi scusi se insisto, ma è importante.",
                 "Non è colpa nostra se i testi sono arrivati tardi.",
             ],
         ),
@@ -154,6 +168,9 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
             [
                 "I'm sorry to hear that.",
                 "I'm sorry, but I can't do it for free.",
+                "I'm sorry, I don't want to insist.",
+                "Sorry to bother you, do you have a minute?",
+                "Sorry to insist, but it matters.",
                 "It's not our fault if the texts came late.",
             ],
         ),
@@ -187,7 +204,13 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Possiamo proseguire con una consulenza a pagamento.",
                 "Costa 120€ a sessione.",
             ],
-            ["I preventivi che manda ai clienti arrivano tardi.", "Il sito è quasi pronto."],
+            [
+                "I preventivi che manda ai clienti arrivano tardi.",
+                "Il sito è quasi pronto.",
+                # a proposal or a quote template is not the terms until a price or contract is named
+                "Ecco la mia proposta: partiamo dalla home.",
+                "Le preparo un modello di preventivo.",
+            ],
         ),
         "en": (
             [
@@ -195,8 +218,14 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "We don't have a contract yet.",
                 "We can continue as a paid session.",
                 "It's 90 euros an hour.",
+                "I'll send you a quote today.",
             ],
-            ["The interest rate is low this year.", "I'll call you in an hour."],
+            [
+                "The interest rate is low this year.",
+                "I'll call you in an hour.",
+                "Here's my proposal: we start with the home page.",
+                "I'll prepare a quote template.",
+            ],
         ),
     },
     "advice": {
@@ -206,8 +235,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Dovresti pubblicare più spesso.",
                 "Se fossi in lei aspetterei.",
                 "Non venda i titoli questa settimana.",
+                "Dovreste prima compilare il modulo.",
+                "Dovete definire gli obiettivi.",
             ],
-            ["Il pacco dovrebbe arrivare domani.", "Cosa ne pensa?"],
+            [
+                "Il pacco dovrebbe arrivare domani.",
+                "Cosa ne pensa?",
+                # asking what others should feel is a question, not advice
+                "Cosa dovrebbe provare chi vi trova online?",
+                "Non dovete preoccuparvi.",
+            ],
         ),
         "en": (
             [
@@ -221,6 +258,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I'll send you the figures.",
                 "Before I recommend anything, what matters to you?",
                 "What could I do so that my advice is useful to you?",
+                "What do you think you should do next?",
             ],
         ),
     },
@@ -250,16 +288,32 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Non so se sia il caso di vendere.",
                 "Magari ci sentiamo la prossima settimana.",
                 "Scusi il disturbo, se non è un disturbo la richiamo.",
+                "Mi scusi, non vorrei insistere.",
+                "Mi scusi se insisto, ma è importante.",
             ],
-            ["Sono convinto che sia la scelta giusta.", "Forse non mi sono spiegato bene."],
+            [
+                "Sono convinto che sia la scelta giusta.",
+                # self-examination, or a possible misunderstanding, is not hesitance
+                "Forse non mi sono spiegato bene.",
+                "Forse non sono stato abbastanza chiaro sul piano.",
+                "Forse c’è stato un malinteso.",
+            ],
         ),
         "en": (
             [
                 "Maybe we could wait a little.",
                 "I'm not sure it's the right time.",
                 "Sorry to bother you again.",
+                "I'm sorry, I don't want to insist.",
+                "Sorry to insist, but it matters.",
             ],
-            ["I'm certain this is right.", "Maybe I didn't explain it well."],
+            [
+                "I'm certain this is right.",
+                "Maybe I didn't explain it well.",
+                "Maybe I haven't been clear enough about the plan.",
+                "Perhaps I wasn't clear.",
+                "Maybe there was a misunderstanding.",
+            ],
         ),
     },
     "lecture": {
@@ -270,7 +324,13 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Lei non ha capito come funziona la borsa.",
                 "Te lo ripeto per l’ennesima volta.",
             ],
-            ["Le spiego volentieri i dettagli, se vuole.", "Ho capito cosa intende."],
+            [
+                "Le spiego volentieri i dettagli, se vuole.",
+                "Ho capito cosa intende.",
+                # deferring to the client is not talking down
+                "Ovviamente decide lei.",
+                "Ovviamente la decisione è sua.",
+            ],
         ),
         "en": (
             [
@@ -279,7 +339,12 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "You don’t understand how this works.",
                 "That's not how it works.",
             ],
-            ["I understand what you mean.", "Let me know if anything is unclear."],
+            [
+                "I understand what you mean.",
+                "Let me know if anything is unclear.",
+                "Obviously it's your call.",
+                "Obviously, you decide.",
+            ],
         ),
     },
     "offence": {
@@ -314,7 +379,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Cosa la preoccupa di più, adesso?",
                 "So che è il momento peggiore.",
             ],
-            ["Non capisco cosa vuole.", "Le mando il file."],
+            ["Non capisco cosa vuole.", "Le mando il file.", "Ho capito bene?"],
         ),
         "en": (
             [
@@ -325,7 +390,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "What worries you most right now?",
                 "I know this is the worst moment.",
             ],
-            ["I don't understand what you want.", "That must be done by Friday."],
+            [
+                "I don't understand what you want.",
+                "That must be done by Friday.",
+                "Did I get that right?",
+            ],
         ),
     },
     "reassurance": {
@@ -337,8 +406,18 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Non c’è fretta.",
                 "Dammi un attimo per guardare bene prima di risponderti.",
                 "La aspetto con tutto il tempo che serve.",
+                "C'è ancora tempo.",
+                "Respiri, va tutto bene.",
+                "Facciamo un bel respiro.",
+                "Non dovete preoccuparvi.",
             ],
-            ["Dobbiamo chiudere entro domani.", "Ci vuole tempo."],
+            [
+                "Dobbiamo chiudere entro domani.",
+                "Ci vuole tempo.",
+                "Non c'è tempo.",
+                "Non abbiamo tempo.",
+                "Va tutto bene?",
+            ],
         ),
         "en": (
             [
@@ -346,8 +425,18 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "No rush at all.",
                 "Don’t worry, everything is under control.",
                 "Give me a moment to look at this properly.",
+                "Take a breath.",
+                "There is still time.",
+                "Everything is fine.",
+                "No worries, we have time.",
             ],
-            ["We need to finish by tomorrow.", "This will take time."],
+            [
+                "We need to finish by tomorrow.",
+                "This will take time.",
+                "There's no time.",
+                "We don't have time.",
+                "Is everything fine?",
+            ],
         ),
     },
     "solution": {
@@ -359,8 +448,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Possiamo organizzare una riunione a settimana.",
                 "Prima decidiamo cosa dire, poi dove dirlo.",
                 "Troviamo insieme un modo che funzioni.",
+                "Partiamo dai vostri clienti.",
+                "Cominciamo dai suoi obiettivi.",
+                "Le mando il passo successivo ogni lunedì.",
             ],
-            ["Non possiamo fare altro.", "Il problema è il budget."],
+            [
+                "Non possiamo fare altro.",
+                "Il problema è il budget.",
+                "Non c'è niente che possiamo fare.",
+                "Proviamo a capire cosa è successo.",
+            ],
         ),
         "en": (
             [
@@ -369,8 +466,14 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "The next step is a short call.",
                 "First we decide what to say, then where to say it.",
                 "I suggest we review it in a dedicated session.",
+                "Let's start from your clients.",
             ],
-            ["Let me think.", "The problem is the budget."],
+            [
+                "Let me think.",
+                "The problem is the budget.",
+                "There's nothing we can do.",
+                "Let's try to understand what happened.",
+            ],
         ),
     },
     "problem_dwelling": {
@@ -380,16 +483,27 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Non si può fare.",
                 "È impossibile rispettare quella data.",
                 "Purtroppo non c’è niente da fare.",
+                "Non c'è niente che possiamo fare.",
             ],
-            ["Troviamo insieme una soluzione.", "Si può fare in due settimane."],
+            [
+                "Troviamo insieme una soluzione.",
+                "Si può fare in due settimane.",
+                # a misunderstanding named as "the problem" is checking, not dwelling
+                "Il problema è che non ci siamo capiti.",
+            ],
         ),
         "en": (
             [
                 "The problem is the budget.",
                 "That’s impossible.",
                 "It can't be done in a week.",
+                "There's nothing we can do.",
             ],
-            ["We can do it in two weeks.", "Here is a possible way."],
+            [
+                "We can do it in two weeks.",
+                "Here is a possible way.",
+                "The problem is that we misunderstood each other.",
+            ],
         ),
     },
     "organization": {
@@ -419,16 +533,20 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Verifico subito cosa è successo.",
                 "Mi aiuti a capire dove non funziona.",
                 "Forse non ci siamo capiti.",
+                "Cosa succede esattamente quando qualcuno compila il modulo?",
+                "Il problema è che non ci siamo capiti.",
             ],
-            ["Le mando il file.", "Il lavoro è finito."],
+            ["Le mando il file.", "Il lavoro è finito.", "So esattamente cosa intende."],
         ),
         "en": (
             [
                 "Maybe there was a misunderstanding.",
                 "What exactly isn't working for you?",
                 "Let me check what happened.",
+                "What exactly happens when someone fills in the quote form?",
+                "The problem is that we misunderstood each other.",
             ],
-            ["I'll send the file.", "The work is done."],
+            ["I'll send the file.", "The work is done.", "I know exactly what you mean."],
         ),
     },
     "payment_talk": {
@@ -460,6 +578,8 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Preferisco parlarne a voce invece che per mail.",
                 "Non le mando nessuna mail.",
                 "Ne parliamo a voce.",
+                # an e-mail already sent does not move the matter to e-mail
+                "Le ho mandato la fattura per mail.",
             ],
         ),
         "en": (
@@ -472,6 +592,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I won’t email you about this.",
                 "I'd rather talk than send an email.",
                 "Let's talk on the phone.",
+                "I sent you the invoice by email.",
             ],
         ),
     },
@@ -482,8 +603,17 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Se preferisce, rateizziamo l’importo.",
                 "Può pagare in tre rate.",
                 "Salda quando potrà, senza pressioni.",
+                "Per le parcelle vecchie le propongo tre rate da settembre.",
             ],
-            ["Le tariffe sono queste.", "La riunione è domani."],
+            [
+                "Le tariffe sono queste.",
+                "La riunione è domani.",
+                # postponing with no payment involved, or someone else's instalments
+                "Forse dovremmo rimandare tutto.",
+                "Posticipiamo la riunione a lunedì.",
+                "Le rate del mutuo sono alte.",
+                "Mi chiami quando potrà.",
+            ],
         ),
         "en": (
             [
@@ -491,8 +621,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "You can pay in installments.",
                 "Pay when you can.",
                 "We can move the payment to September.",
+                "For the old invoices I suggest three instalments from September.",
             ],
-            ["My rate is fixed.", "The meeting is tomorrow."],
+            [
+                "My rate is fixed.",
+                "The meeting is tomorrow.",
+                "Maybe we should postpone everything.",
+                "Let's postpone the meeting to Monday.",
+                "The mortgage installments are high.",
+                "Call me when you can.",
+            ],
         ),
     },
     "gives_in": {
@@ -509,6 +647,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Non sono reperibile a qualsiasi ora.",
                 "La prima call è gratuita, poi vale la tariffa.",
                 "Finora le ho dato consigli gratis, ora serve un contratto.",
+                "Si cerchi qualcun altro che le dia consigli gratis.",
             ],
         ),
         "en": (
@@ -523,6 +662,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I'm not available day or night.",
                 "The first call was free; now my rate applies.",
                 "So far I've helped you for free, but now we need a contract.",
+                "Find someone else who'll give you advice for free.",
             ],
         ),
     },
@@ -555,14 +695,25 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Il valore della collaborazione si vede nei risultati.",
                 "Il vantaggio è che lei mantiene il controllo.",
             ],
-            ["Le mando il file.", "Ci sentiamo domani."],
+            [
+                "Le mando il file.",
+                "Ci sentiamo domani.",
+                # the value of shares, or poor results, is not the value of working together
+                "Il valore dei titoli è sceso.",
+                "I risultati sono stati deludenti.",
+            ],
         ),
         "en": (
             [
                 "This will save you time every week.",
                 "The value of working together shows in the results.",
             ],
-            ["I'll send the file.", "Talk tomorrow."],
+            [
+                "I'll send the file.",
+                "Talk tomorrow.",
+                "The value of the shares dropped.",
+                "Results were disappointing.",
+            ],
         ),
     },
     "leave": {
@@ -590,6 +741,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Forse non mi sono spiegato bene.",
                 "Cosa posso fare di diverso per aiutarla?",
                 "Mi chiedo dove ho sbagliato.",
+                "Forse non sono stato abbastanza chiaro sul piano.",
             ],
             ["Lei non ha capito.", "Ho fatto tutto bene."],
         ),
@@ -598,6 +750,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Maybe I didn't explain it well.",
                 "What could I do differently?",
                 "I wasn't clear enough.",
+                "Maybe I haven't been clear enough about the plan.",
             ],
             ["You didn't listen.", "I did everything right."],
         ),
@@ -610,7 +763,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Riassumendo, vi serve una guida.",
                 "Ho l’impressione che lei cerchi una guida, è così?",
             ],
-            ["Ho capito.", "Le mando il riepilogo."],
+            [
+                "Ho capito.",
+                "Le mando il riepilogo.",
+                "Cosa posso fare di diverso perché si senta meno solo?",
+            ],
         ),
         "en": (
             [
@@ -619,7 +776,12 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "In other words, you need more support.",
                 "My impression is you want someone who holds the line. Is that right?",
             ],
-            ["Got it.", "I'll send a summary."],
+            [
+                "Got it.",
+                "I'll send a summary.",
+                # "so (that) you feel…" is a purpose, not a restatement
+                "What can I do differently so you feel less alone with it?",
+            ],
         ),
     },
     "commitment": {
@@ -629,7 +791,12 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Come concordato, domani alle 10 ci sentiamo.",
                 "Mi impegno a consegnare entro le 18.",
             ],
-            ["Ci sentiamo prima o poi.", "Le mando qualcosa."],
+            [
+                "Ci sentiamo prima o poi.",
+                "Le mando qualcosa.",
+                "È impossibile entro fine mese.",
+                "Non riesco a finire entro venerdì.",
+            ],
         ),
         "en": (
             [
@@ -637,7 +804,12 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "As agreed, we'll talk tomorrow at 10.",
                 "I'll send it by 5 pm.",
             ],
-            ["We'll talk sometime.", "I'll send something."],
+            [
+                "We'll talk sometime.",
+                "I'll send something.",
+                "Impossible by the end of the month.",
+                "I can't finish it by Friday.",
+            ],
         ),
     },
     "thanks": {
@@ -807,3 +979,35 @@ def test_context_patterns_compile(techniques: list[Technique]) -> None:
             assert lang in ("it", "en")
             for p in patterns:
                 re.compile(p, re.IGNORECASE)
+
+
+def test_context_patterns_treat_both_languages_alike() -> None:
+    """A technique's `context` matches a client line in Italian exactly when it matches the same
+    line in English, for every card that grades the technique: the same session is graded the
+    same way in both languages."""
+    try:
+        catalog = load_catalog()
+    except CatalogError:
+        pytest.skip("the persona cards do not load")
+    uneven = []
+    for technique in catalog.techniques.values():
+        if not technique.context:
+            continue
+        patterns = {
+            lang: [re.compile(p, re.IGNORECASE) for p in technique.context.get(lang, [])]
+            for lang in ("it", "en")
+        }
+        for persona in catalog.personas.values():
+            if technique.id not in persona.techniques:
+                continue
+            for beat, lines in persona.lines.items():
+                for line in lines:
+                    hit = {
+                        lang: any(
+                            p.search(text) for p in patterns[lang] for text in line.messages(lang)
+                        )
+                        for lang in ("it", "en")
+                    }
+                    if hit["it"] != hit["en"]:
+                        uneven.append((technique.id, persona.id, beat, line.messages("en")[0]))
+    assert not uneven, uneven

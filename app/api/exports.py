@@ -1,0 +1,113 @@
+"""Moving sessions in and out (JSON bundle, CSV of verdicts) and grading an uploaded chat."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi.responses import JSONResponse, Response
+from pydantic import ValidationError
+
+from app import sessions as service
+from app import transfer
+from app.api.deps import CatalogDep, CurrentUser, EnginesDep, SessionDep, current_user, require_role
+from app.catalog import Language
+from app.chatlog import ChatLogError, read_chatlog
+from app.errors import Invalid
+from app.models import GradeReport, GradeRequest, User
+
+router = APIRouter(dependencies=[Depends(current_user)])
+CoachUser = Annotated[User, require_role("coach", "admin")]
+StatusFilter = Literal["active", "ended"]
+
+
+def _bundle(
+    db: SessionDep,
+    user: CurrentUser,
+    persona: str | None = None,
+    status: StatusFilter | None = None,
+    trainee: str | None = None,
+    session: str | None = None,
+) -> transfer.ExportBundle:
+    """The sessions the caller may see, filtered like GET /api/sessions (or one by id)."""
+    return transfer.export_sessions(
+        db=db, user=user, persona_id=persona, status=status, trainee=trainee, session_id=session
+    )
+
+
+BundleDep = Annotated[transfer.ExportBundle, Depends(_bundle)]
+
+
+def _download(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@router.get(
+    "/api/exports/sessions.json",
+    tags=["exports"],
+    response_model=transfer.ExportBundle,
+)
+def export_sessions(bundle: BundleDep) -> JSONResponse:
+    """Sessions with messages and every grade, as JSON that POST /api/imports/sessions takes."""
+    return JSONResponse(bundle.model_dump(mode="json"), headers=_download("sparring-sessions.json"))
+
+
+@router.get(
+    "/api/exports/grades.csv",
+    tags=["exports"],
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_grades(bundle: BundleDep) -> Response:
+    """One row per criterion of each session's latest grade, for spreadsheets."""
+    return Response(
+        transfer.grades_csv(bundle),
+        media_type="text/csv; charset=utf-8",
+        headers=_download("sparring-grades.csv"),
+    )
+
+
+@router.post("/api/imports/sessions", tags=["exports"], response_model=transfer.ImportCounts)
+def import_sessions(
+    body: transfer.ExportBundle, user: CoachUser, catalog: CatalogDep, db: SessionDep
+) -> transfer.ImportCounts:
+    """Recreate exported sessions (coaches and admins); sessions already here are skipped."""
+    return transfer.import_sessions(db=db, catalog=catalog, user=user, bundle=body)
+
+
+@router.post("/api/grade/upload", tags=["grading"], response_model=GradeReport)
+def grade_upload(
+    file: Annotated[UploadFile, File(description="JSON, a plain chat log or a WhatsApp export")],
+    persona_id: Annotated[str, Form()],
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    language: Annotated[Language, Form()] = "it",
+    trainee_name: Annotated[
+        str | None, Form(description="the trainee's name in the log; the others are the client")
+    ] = None,
+    engine: Annotated[Literal["offline", "llm"] | None, Form()] = None,
+) -> GradeReport:
+    """Grade a conversation file against a persona's techniques, like POST /api/grade."""
+    try:
+        log = read_chatlog(file.file.read(), trainee=trainee_name)
+        request = GradeRequest(
+            persona_id=persona_id,
+            language=language,
+            engine=engine,
+            messages=[{"role": role, "content": text} for role, text in log.lines],  # type: ignore[misc]
+        )
+    except ChatLogError as exc:
+        raise Invalid(f"{file.filename or 'the file'}: {exc}", loc=("body", "file")) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
+        raise Invalid(f"{file.filename or 'the file'}: {where}: {first['msg']}", loc=loc) from exc
+    result = service.grade_transcript(
+        db=db,
+        catalog=catalog,
+        engines=engines,
+        persona_id=request.persona_id,
+        language=request.language,
+        lines=[(m.role, m.content) for m in request.messages],
+        engine_name=request.engine,
+    )
+    return GradeReport.model_validate(result.model_dump())

@@ -1,0 +1,130 @@
+"""Rendering pages: one Jinja2 environment (autoescape on everywhere), the page context
+(language, user, navigation, CSRF token), versioned static URLs, and errors as pages."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from app.errors import ServiceError
+from app.models import User
+from app.web.i18n import LANG_COOKIE, Translator, chosen_language
+
+APP_DIR = Path(__file__).resolve().parent.parent
+TEMPLATES_DIR = APP_DIR / "templates"
+STATIC_DIR = APP_DIR / "static"
+LANG_COOKIE_AGE = 365 * 24 * 3600
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATES_DIR),
+    autoescape=True,  # every page, every value: user and model text is always escaped
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+templates = Jinja2Templates(env=_env)
+
+
+@lru_cache(maxsize=64)
+def static_url(path: str) -> str:
+    """/static/<path>?v=<content hash>, so a changed file is never served from a stale cache."""
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:10]
+    return f"/static/{path}?v={digest}"
+
+
+def when(moment: datetime | None) -> str:
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{round(100 * value)}%"
+
+
+def decimal(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+_env.globals.update(static=static_url)
+_env.filters.update(when=when, percent=percent, decimal=decimal)
+
+
+def nav_for(user: User | None) -> list[tuple[str, str]]:
+    """(href, string key) of the menu: what the user's role is for."""
+    if user is None:
+        return []
+    if user.role == "trainee":
+        return [("/practice", "nav.practice"), ("/history", "nav.history")]
+    items = [("/desk", "nav.desk"), ("/agreement", "nav.agreement")]
+    if user.role == "admin":
+        items.append(("/users", "nav.users"))
+    return items
+
+
+def lang_links(request: Request) -> list[tuple[str, str]]:
+    """(code, href) for switching language on the same page."""
+    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    return [
+        (code, f"{request.url.path}?{urlencode({**query, 'lang': code})}") for code in ("it", "en")
+    ]
+
+
+def render(
+    request: Request,
+    template: str,
+    *,
+    user: User | None,
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    lang, asked = chosen_language(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "lang": lang,
+            "t": Translator(lang),
+            "user": user,
+            "nav": nav_for(user),
+            "lang_links": lang_links(request),
+            "csrf_token": getattr(request.state, "csrf_token", ""),
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+    if asked:
+        response.set_cookie(LANG_COOKIE, lang, max_age=LANG_COOKIE_AGE, samesite="lax")
+    response.headers["Cache-Control"] = "no-store"  # pages hold personal data
+    return response
+
+
+def render_error(request: Request, status_code: int, detail: str) -> Response:
+    user = getattr(request.state, "page_user", None)
+    return render(
+        request, "error.html", user=user, status_code=status_code, status=status_code, detail=detail
+    )
+
+
+class PageRoute(APIRoute):
+    """A page route: a service error becomes an error page with the same status code."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def page_handler(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except ServiceError as exc:
+                return render_error(request, exc.status_code, str(exc))
+
+        return page_handler

@@ -1,0 +1,481 @@
+"""The pages in a real browser: Playwright drives Debian's Chromium against the real app
+(uvicorn on loopback, a temporary SQLite database, the llm engine played by the loopback
+stub so replies really stream in word by word).
+
+A trainee logs in with the keyboard, picks a client, watches a reply stream in, sees the
+meters move, sends a message with markup (shown as text), ends the session and reads the
+report card; then a coach reviews it on the desk, overrides a verdict and watches the
+grader–coach agreement change. Every page is screenshotted under
+test-output/screenshots/ (desktop and phone) for review.
+
+Skipped only when /usr/bin/chromium is missing and SPARRING_REQUIRE_BROWSER is unset.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from llm_stub import StubLLM
+from sqlmodel import Session
+
+from app import auth
+from app.config import Settings
+from app.db import get_engine
+from app.main import create_app
+from app.models import UserCreate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+PASSWORD = "correct horse battery staple"
+PERSONA = "impossible-idea"
+OPENING = "Listen, I want the whole site redone by Monday, and it has to look like the big brands."
+REPLY = (
+    "Fine, I hear you, but my cousin says a site like that takes one weekend, "
+    "so why should I wait two months and pay more for the same thing?"
+)
+FIRST = "I understand, what matters most to you about the new site?"
+SECOND = "<script>window.__pwned = 1</script> We could start with the home page first."
+THIRD = "Could we agree on the home page by Monday and plan the rest together next week?"
+
+if not CHROMIUM.exists() and not os.environ.get("SPARRING_REQUIRE_BROWSER"):
+    pytest.skip(
+        "no /usr/bin/chromium (apt-get install chromium); set SPARRING_REQUIRE_BROWSER=1 "
+        "to make this a failure instead",
+        allow_module_level=True,
+    )
+
+
+# ---------------------------------------------------------------- the stub model
+
+
+def _is_grader(body: dict[str, Any]) -> bool:
+    return "# Techniques" in body["messages"][0]["content"]
+
+
+def _grade(body: dict[str, Any]) -> str:
+    """A grade with mixed verdicts, quoting the trainee exactly (what a good model does)."""
+    system, user = body["messages"][0]["content"], body["messages"][1]["content"]
+    found = re.search(r"one entry per technique id: (.+)\.\s*$", system)
+    assert found, "the grader prompt lists the technique ids"
+    ids = [t.strip() for t in found.group(1).split(",")]
+    lines = [(int(s), t) for s, t in re.findall(r"^\[(\d+)\] TRAINEE: (.*)$", user, re.M)]
+    clean = [(s, t) for s, t in lines if "‹" not in t] or lines
+    verdicts = ["applied", "partial", "missed", "violated"]
+    criteria = []
+    for index, technique in enumerate(ids):
+        seq, text = clean[index % len(clean)]
+        verdict = verdicts[index % len(verdicts)]
+        criteria.append(
+            {
+                "technique_id": technique,
+                "verdict": verdict,
+                "evidence": [] if verdict == "missed" else [{"seq": seq, "quote": text[:28]}],
+                "rationale": f"Seen in message {seq}: <b>not bold</b>.",
+                "better_phrasing": {
+                    "seq": seq,
+                    "original": text[:28],
+                    "suggestion": "What would make Monday a success for you?",
+                },
+            }
+        )
+    return json.dumps({"criteria": criteria})
+
+
+def _responder(body: dict[str, Any]) -> str:
+    if _is_grader(body):
+        return _grade(body)
+    turns = sum(1 for m in body["messages"] if m["role"] == "user")
+    return OPENING if turns <= 1 and len(body["messages"]) <= 2 else REPLY
+
+
+# ---------------------------------------------------------------- the app on loopback
+
+
+@dataclass
+class Site:
+    base_url: str
+    settings: Settings
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    with StubLLM(_responder, chunk_delay=0.06, words_per_chunk=1) as stub:
+        database = tmp_path_factory.mktemp("e2e") / "sparring.db"
+        settings = Settings(
+            database_url=f"sqlite:///{database}",
+            llm_base_url=stub.base_url,
+            llm_timeout=10.0,
+            llm_max_retries=0,
+        )
+        sock = _free_socket()
+        port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(settings), log_level="warning", access_log=False, lifespan="on"
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="e2e-app", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + 20
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
+            time.sleep(0.02)
+        with Session(get_engine(settings.database_url)) as db:
+            for name, role in (("tess", "trainee"), ("cora", "coach")):
+                request = UserCreate(username=name, password=PASSWORD, role=role, teams=["blue"])
+                auth.create_user(db=db, request=request)
+        try:
+            yield Site(f"http://127.0.0.1:{port}", settings)
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail("SPARRING_REQUIRE_BROWSER is set but /usr/bin/chromium is missing")
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+class Watch:
+    """Collects what the page complains about: CSP violations, script errors, failed loads."""
+
+    def __init__(self, page: Any) -> None:
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.problems.append(f"page error: {exc}"))
+        page.on("response", self._response)
+
+    def _response(self, response: Any) -> None:
+        if response.status >= 400:
+            self.problems.append(f"{response.status} {response.request.method} {response.url}")
+
+    def _console(self, message: Any) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.problems.append(f"console: {message.text}")
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def login(page: Any, site: Site, username: str) -> None:
+    page.goto(f"{site.base_url}/")
+    assert "/login" in page.url, "a logged-out visitor is sent to the login page"
+    page.get_by_label(re.compile("Username|Nome utente")).fill(username)
+    page.get_by_label(re.compile("Password")).fill(PASSWORD)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")  # the form submits from the keyboard
+    assert "/login" not in page.url, page.locator("main").inner_text()
+
+
+def no_horizontal_scroll(page: Any, width: int) -> bool:
+    """Nothing wider than the phone (a mobile browser would widen its layout viewport)."""
+    return bool(page.evaluate(f"document.documentElement.scrollWidth <= {width}"))
+
+
+# ---------------------------------------------------------------- the whole story
+
+
+def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-GB", accept_downloads=True
+    )
+    page = context.new_page()
+    watch = Watch(page)
+
+    # -- log in (keyboard only), choose a client
+    page.goto(f"{site.base_url}/practice")
+    assert "/login" in page.url and "next=%2Fpractice" in page.url
+    assert page.locator("html").get_attribute("lang") == "en"  # from Accept-Language
+    shot(page, "01-login")
+    assert page.evaluate("document.activeElement.id") == "username"  # autofocus
+    login(page, site, "tess")
+    assert page.url.endswith("/practice")
+    shot(page, "02-practice")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.className") == "skip-link"
+    nav = page.get_by_role("navigation", name="Main menu")
+    assert nav.get_by_role("link").all_inner_texts() == ["Practise", "My progress"]
+    card = page.locator(f"#persona-{PERSONA}")
+    assert card.get_by_role("heading").count() >= 1
+    assert card.locator("dt", has_text="Situation").count() == 1
+    assert card.locator("dt", has_text="Your role").count() == 1
+    card.get_by_label("Difficulty").select_option("medium")
+    card.get_by_label("Conversation language").select_option("en")
+    card.get_by_label("Engine").select_option("llm")
+    card.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+    session_id = page.url.rsplit("/", 1)[1]
+    assert page.locator("#transcript li.msg-client").first.inner_text().endswith(OPENING)
+    shot(page, "03-chat-start")
+
+    # -- a reply streams in: the bubble grows word by word before the message is final
+    page.evaluate(
+        """() => {
+            window.__seen = [];
+            const log = document.getElementById('transcript');
+            new MutationObserver(() => {
+                const s = document.querySelector('#streaming .text');
+                if (s) window.__seen.push(s.textContent);
+            }).observe(log, {subtree: true, childList: true, characterData: true});
+        }"""
+    )
+    trust_before = page.locator("#meter-trust").get_attribute("value")
+    box = page.get_by_label("Your message")
+    box.fill(FIRST)
+    box.press("Enter")  # Enter sends
+    page.wait_for_function(
+        "() => { const s = document.querySelector('#streaming .text');"
+        " return s && s.textContent.split(' ').length > 3; }"
+    )
+    assert page.locator("#streaming").get_attribute("aria-hidden") == "true"
+    shot(page, "04-chat-streaming")
+    page.locator("#transcript li.msg-client:not(.streaming)", has_text=REPLY).wait_for()
+    page.wait_for_function("() => !document.getElementById('streaming')")
+    seen = page.evaluate("window.__seen")
+    partial = [s for s in dict.fromkeys(seen) if s and s != REPLY]
+    assert len(partial) >= 5, f"expected the reply to arrive in pieces, saw {seen}"
+    assert all(REPLY.startswith(s) for s in partial)
+    assert page.locator("#turn").inner_text() == "1"
+    assert page.locator("#msg-2 .text").inner_text() == FIRST
+    assert box.input_value() == "", "the box is cleared once the turn is stored"
+    trust_after = page.locator("#meter-trust").get_attribute("value")
+    assert trust_after is not None and trust_before is not None
+
+    # -- markup is text, never HTML
+    box.fill(SECOND)
+    page.get_by_role("button", name="Send").click()
+    page.locator("#transcript li.msg-trainee .text", has_text="<script>").wait_for()
+    page.locator("#turn", has_text="2").wait_for()
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#transcript script").count() == 0
+    box.fill(THIRD)
+    box.press("Enter")
+    page.locator("#turn", has_text="3").wait_for()
+    meters = page.locator(".meter-row")
+    assert meters.count() >= 2
+    assert page.locator("#mood").inner_text() in {"warm", "neutral", "cold"}
+    shot(page, "05-chat-after-turns")
+
+    # -- end it and read the report card
+    page.get_by_role("button", name="End and see the report card").click()
+    page.wait_for_url(f"**/sessions/{session_id}/report")
+    score = page.locator("#score .number").inner_text()
+    assert score.isdigit() and 0 <= int(score) <= 100
+    rows = page.locator(".criteria-table tbody tr")
+    assert rows.count() >= 2
+    verdicts = set(page.locator(".criteria-table .badge").all_inner_texts())
+    assert {"applied", "partial"} <= verdicts
+    assert page.locator(".criteria-table .rationale", has_text="<b>not bold</b>").count() >= 1
+    assert page.locator(".criteria-table b").count() == 0
+    assert page.locator(".better .suggestion").first.inner_text().startswith("What would")
+    marks = page.locator(".transcript-section .msg mark")
+    assert marks.count() >= 1, "the quoted evidence is highlighted in the transcript"
+    assert marks.first.inner_text() in (FIRST[:28], THIRD[:28])
+    assert page.locator(".transcript-section .msg-trainee .text", has_text="<script>").count() == 1
+    for label in ("Export JSON", "Export Markdown", "Grades as CSV"):
+        assert page.get_by_role("link", name=label).count() == 1
+    markdown = page.request.get(f"{site.base_url}/api/sessions/{session_id}/export?format=md")
+    assert markdown.status == 200 and FIRST in markdown.text()
+    shot(page, "06-report")
+    page.emulate_media(media="print")
+    assert page.locator(".topbar").is_hidden() and page.locator(".toolbar").first.is_hidden()
+    shot(page, "07-report-print")
+    page.emulate_media(media="screen")
+
+    # -- history with the chart
+    page.get_by_role("link", name="My progress").click()
+    page.wait_for_url("**/history")
+    assert page.locator("svg.chart-wide circle.dot").count() == 1
+    assert page.locator(".small-multiples svg.chart").count() >= 2
+    shot(page, "08-history")
+
+    # -- Italian, switched from the header and remembered
+    page.get_by_role("link", name="IT", exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "it"
+    assert page.get_by_role("heading", level=1).inner_text() == "I miei progressi"
+    page.goto(f"{site.base_url}/practice")
+    assert page.get_by_role("heading", level=1).inner_text() == "Scegli un cliente"
+    shot(page, "09-practice-it")
+    page.get_by_role("link", name="EN", exact=True).click()
+    page.wait_for_load_state()
+
+    # -- on a phone, in Italian from the browser's language (no cookie), offline engine
+    state = context.storage_state()
+    state["cookies"] = [c for c in state["cookies"] if c["name"] != "lang"]
+    phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="it-IT",
+        storage_state=state,
+    )
+    mobile = phone.new_page()
+    mobile_watch = Watch(mobile)
+    mobile.goto(f"{site.base_url}/practice")
+    assert mobile.locator("html").get_attribute("lang") == "it"
+    assert no_horizontal_scroll(mobile, 390)
+    shot(mobile, "10-phone-practice")
+    other = "free-advice-seeker"
+    mobile.locator(f"#engine-{other}").select_option("offline")
+    mobile.locator(f"#persona-{other}").get_by_role("button", name="Inizia").click()
+    mobile.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+    phone_box = mobile.get_by_label("Il tuo messaggio")
+    phone_box.fill("Piacere, sono Sara. Mi racconti: che cosa si aspetta?")
+    phone_box.press("Enter")
+    mobile.locator("#turn", has_text="1").wait_for()
+    assert mobile.locator("#transcript li.msg-client").count() >= 2
+    assert no_horizontal_scroll(mobile, 390)
+    shot(mobile, "11-phone-chat")
+    for name, path in (
+        ("12-phone-report", f"/sessions/{session_id}/report"),
+        ("13-phone-history", "/history"),
+    ):
+        mobile.goto(f"{site.base_url}{path}")
+        assert no_horizontal_scroll(mobile, 390), f"{path} scrolls sideways on a phone"
+        shot(mobile, name)
+    phone.close()
+
+    # -- log out
+    page.get_by_role("button", name="Log out").click()
+    page.wait_for_url("**/login")
+    page.goto(f"{site.base_url}/history")
+    assert "/login" in page.url
+
+    # -- the coach: desk, review, agreement
+    login(page, site, "cora")
+    assert page.url.endswith("/desk")
+    nav = page.get_by_role("navigation", name="Main menu")
+    assert nav.get_by_role("link").all_inner_texts() == ["Desk", "Agreement"]
+    page.get_by_label("Reviewed").select_option("no")
+    page.get_by_label("Trainee").select_option("tess")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url("**/desk?*")
+    row = page.locator(f"tr[data-session='{session_id}']")
+    assert row.count() == 1 and "to review" in row.inner_text()
+    shot(page, "14-desk")
+
+    page.goto(f"{site.base_url}/agreement")
+    assert page.locator("#agreement-overall").get_attribute("data-reviewed") == "0"
+    shot(page, "15-agreement-empty")
+
+    page.goto(f"{site.base_url}/desk/{session_id}")
+    assert page.locator(".transcript-section .msg").count() >= 7
+    criteria = page.locator("fieldset.criterion")
+    count = criteria.count()
+    assert count >= 2
+    shot(page, "16-review")
+    page.get_by_role("button", name="Save review").click()  # agree with every verdict
+    page.wait_for_url("**saved=1")
+    assert page.locator("#saved").inner_text() == "Review saved."
+    page.goto(f"{site.base_url}/agreement")
+    overall = page.locator("#agreement-overall")
+    assert overall.get_attribute("data-reviewed") == str(count)
+    assert overall.locator(".number").inner_text() == "100%"
+    shot(page, "17-agreement-all-agree")
+
+    # override one verdict and comment on a message and a criterion
+    page.goto(f"{site.base_url}/desk/{session_id}")
+    first = criteria.first
+    technique = first.get_attribute("data-technique")
+    grader = first.locator(".badge").first.inner_text()
+    other = "missed" if grader != "missed" else "applied"
+    first.get_by_label("Your verdict").select_option(other)
+    first.get_by_label("Comment on this technique").fill("Too generous <i>here</i>.")
+    page.get_by_role("button", name="Save review").click()
+    page.wait_for_url("**saved=1")
+    assert page.locator(f"#criterion-{technique} .override").inner_text() == "overridden"
+    assert page.locator(f"#criterion-{technique} .comment-text").inner_text() == (
+        "Too generous <i>here</i>."
+    )
+    page.locator("#msg-2 summary").click()
+    page.locator("#msg-2").get_by_label("Your comment").fill("Good open question.")
+    page.locator("#msg-2").get_by_role("button", name="Add comment").click()
+    page.wait_for_url("**saved=1")
+    assert "Good open question." in page.locator("#msg-2 .comments").inner_text()
+    shot(page, "18-review-overridden")
+
+    page.get_by_role("link", name="Agreement").click()
+    page.wait_for_url("**/agreement")
+    overall = page.locator("#agreement-overall")
+    expected = f"{round(100 * (count - 1) / count)}%"
+    assert overall.locator(".number").inner_text() == expected, "the figure moved"
+    changed = page.locator(f"tr[data-technique='{technique}']")
+    assert changed.locator(".rate").inner_text() == "0%"
+    shot(page, "19-agreement-after-override")
+
+    # the grader's verdict is untouched: the trainee's report shows both
+    page.goto(f"{site.base_url}/sessions/{session_id}/report")
+    row = page.locator(f"#criterion-{technique}")
+    assert grader in row.locator(".badge").first.inner_text()
+    assert "cora" in row.locator(".coach-verdict").inner_text()
+    shot(page, "20-report-with-review")
+
+    page.goto(f"{site.base_url}/desk?reviewed=yes")
+    assert page.locator(f"tr[data-session='{session_id}']").count() == 1
+
+    coach_phone = browser.new_context(
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        storage_state=context.storage_state(),
+    )
+    coach_mobile = coach_phone.new_page()
+    coach_watch = Watch(coach_mobile)
+    for name, path in (
+        ("21-phone-desk", "/desk"),
+        ("22-phone-review", f"/desk/{session_id}"),
+        ("23-phone-agreement", "/agreement"),
+    ):
+        coach_mobile.goto(f"{site.base_url}{path}")
+        assert no_horizontal_scroll(coach_mobile, 390), f"{path} scrolls sideways on a phone"
+        shot(coach_mobile, name)
+    coach_phone.close()
+
+    assert watch.problems == [], watch.problems
+    assert coach_watch.problems == [], coach_watch.problems
+    assert mobile_watch.problems == [], mobile_watch.problems
+    context.close()

@@ -1,0 +1,330 @@
+"""Exports and imports: JSON that round-trips into a fresh database, CSV of verdicts,
+Markdown, who may export and import what, and `sparring export` / `sparring import`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from argon2 import PasswordHasher
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from live_server import LiveServer
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app import auth
+from app.cli import cli
+from app.config import Settings, get_settings
+from app.db import get_engine
+from app.drills import error_text
+from app.main import create_app
+from app.models import User, UserCreate
+from app.transfer import CSV_COLUMNS, ExportBundle, grades_csv
+
+runner = CliRunner()
+PASSWORD = "correct horse battery staple"
+EXPORT = "/api/exports/sessions.json"
+CSV = "/api/exports/grades.csv"
+IMPORT = "/api/imports/sessions"
+TURNS = {
+    "free-advice-seeker": [
+        "Nice to meet you. I am Sara. Tell me about you: what do you expect?",
+        "We have no contract yet: my hourly rate is 80 euro. Shall I send a proposal?",
+    ],
+    "yes-then-sells": [
+        "Good morning. What matters most to you in this portfolio?",
+        "Let me be clear: I recommend you hold the shares. I am certain of it.",
+    ],
+}
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Accounts are set up by the dozen here; full-strength argon2 would dominate the run."""
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+def drill(client: TestClient, persona: str, seed: int = 1) -> str:
+    body = {"persona_id": persona, "language": "en", "seed": seed, "turns": TURNS[persona]}
+    response = client.post("/api/drills", json=body)
+    assert response.status_code == 200, response.text
+    return response.json()["session"]["id"]
+
+
+@pytest.fixture
+def people(login_as: Callable[..., TestClient]) -> dict[str, TestClient]:
+    """ada and bob (trainees in teams blue and red), carla (coach of blue), root (admin),
+    with graded drills, a re-graded session and one still active."""
+    clients = {
+        "ada": login_as("ada", role="trainee", teams=["blue"]),
+        "bob": login_as("bob", role="trainee", teams=["red"]),
+        "carla": login_as("carla", role="coach", teams=["blue"]),
+        "root": login_as("root", role="admin"),
+    }
+    first = drill(clients["ada"], "free-advice-seeker")
+    drill(clients["ada"], "yes-then-sells", seed=3)
+    assert clients["ada"].post(f"/api/sessions/{first}/grade").status_code == 200
+    started = clients["ada"].post(
+        "/api/sessions", json={"persona_id": "yes-then-sells", "language": "en", "seed": 5}
+    )
+    sid = started.json()["session"]["id"]
+    clients["ada"].post(f"/api/sessions/{sid}/messages", json={"content": "Hello, how are you?"})
+    drill(clients["bob"], "free-advice-seeker", seed=2)
+    return clients
+
+
+def client_for(
+    app: FastAPI, username: str, role: str, teams: list[str] | None = None
+) -> TestClient:
+    """A client of `app` with an API token for `username` (created if missing)."""
+    with Session(app.state.engine) as db:
+        user = db.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            request = UserCreate(username=username, password=PASSWORD, role=role, teams=teams or [])
+            user = auth.create_user(db=db, request=request)
+        _, secret = auth.create_token(db=db, user=user, name="tests")
+    client = TestClient(app)
+    client.headers["Authorization"] = f"Bearer {secret}"
+    return client
+
+
+@pytest.fixture
+def fresh(tmp_path: Path) -> Iterator[FastAPI]:
+    """A second, empty Sparring on its own SQLite database."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}")
+    with TestClient(create_app(settings)) as started:
+        yield started.app  # type: ignore[misc]
+
+
+def by_id(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["session"]["id"]: item for item in bundle["sessions"]}
+
+
+# ---------------------------------------------------------------- round trip
+
+
+def test_export_then_import_into_a_fresh_database_gives_the_same_sessions(
+    people: dict[str, TestClient], fresh: FastAPI
+) -> None:
+    original = people["root"].get(EXPORT)
+    assert original.status_code == 200
+    assert "attachment" in original.headers["content-disposition"]
+    bundle = original.json()
+    assert len(bundle["sessions"]) == 4
+    regraded = [s for s in bundle["sessions"] if len(s["grades"]) == 2]
+    assert len(regraded) == 1  # every grade travels, not only the latest
+
+    admin = client_for(fresh, "admin2", "admin")
+    client_for(fresh, "ada", "trainee")  # bob has no account here
+    counts = admin.post(IMPORT, json=bundle)
+    assert counts.status_code == 200, counts.text
+    assert counts.json() == {
+        "sessions": 4,
+        "skipped": 0,
+        "messages": sum(len(s["messages"]) for s in bundle["sessions"]),
+        "grades": sum(len(s["grades"]) for s in bundle["sessions"]),
+        "reassigned": 1,
+    }
+    again = admin.post(IMPORT, json=bundle).json()
+    assert again["sessions"] == 0 and again["skipped"] == 4  # idempotent on session ids
+
+    copied = by_id(admin.get(EXPORT).json())
+    for sid, item in by_id(bundle).items():
+        twin = copied[sid]
+        assert twin["messages"] == item["messages"]
+        assert twin["grades"] == item["grades"]
+        expected_owner = "admin2" if item["session"]["trainee"] == "bob" else "ada"
+        assert twin["session"] == item["session"] | {"trainee": expected_owner}
+
+    # what the trainee sees through the ordinary API is the same on both sides
+    ada_fresh = client_for(fresh, "ada", "trainee")
+    for sid in (s for s, i in by_id(bundle).items() if i["session"]["trainee"] == "ada"):
+        assert (
+            ada_fresh.get(f"/api/sessions/{sid}").json()
+            == people["ada"].get(f"/api/sessions/{sid}").json()
+        )
+
+
+# ---------------------------------------------------------------- who sees what
+
+
+def test_exports_show_only_the_sessions_the_caller_may_see(people: dict[str, TestClient]) -> None:
+    def trainees(name: str, **params: str) -> list[str]:
+        response = people[name].get(EXPORT, params=params)
+        assert response.status_code == 200
+        return sorted(s["session"]["trainee"] for s in response.json()["sessions"])
+
+    assert trainees("ada") == ["ada", "ada", "ada"]
+    assert trainees("bob") == ["bob"]
+    assert trainees("carla") == ["ada", "ada", "ada"]  # her team, not bob
+    assert trainees("root") == ["ada", "ada", "ada", "bob"]
+    assert trainees("bob", trainee="ada") == []
+    assert trainees("root", persona="free-advice-seeker") == ["ada", "bob"]
+    assert trainees("root", status="active") == ["ada"]
+    csv_rows = list(csv.DictReader(io.StringIO(people["bob"].get(CSV).text)))
+    assert {row["trainee"] for row in csv_rows} == {"bob"}
+
+
+def test_import_needs_a_coach_or_an_admin_who_cannot_plant_sessions_outside_her_teams(
+    people: dict[str, TestClient], anonymous: TestClient, fresh: FastAPI
+) -> None:
+    bundle = people["root"].get(EXPORT).json()
+    refused = people["ada"].post(IMPORT, json=bundle)
+    assert refused.status_code == 403 and "coach or admin" in refused.json()["detail"]
+    assert anonymous.post(IMPORT, json=bundle).status_code == 401
+    assert anonymous.get(EXPORT).status_code == 401
+    assert anonymous.get(CSV).status_code == 401
+    assert people["carla"].post(IMPORT, json=bundle).json()["skipped"] == 4
+
+    client_for(fresh, "ada", "trainee", ["blue"])
+    client_for(fresh, "bob", "trainee", ["red"])
+    coach = client_for(fresh, "carla", "coach", ["blue"])
+    counts = coach.post(IMPORT, json=bundle).json()
+    assert counts["sessions"] == 4 and counts["reassigned"] == 1
+    owners = sorted(s["session"]["trainee"] for s in coach.get(EXPORT).json()["sessions"])
+    assert owners == ["ada", "ada", "ada", "carla"]  # bob's session went to the coach
+    assert client_for(fresh, "bob", "trainee").get(EXPORT).json()["sessions"] == []
+
+
+BROKEN: list[tuple[Callable[[dict[str, Any]], object], str | None]] = [
+    (lambda b: b["sessions"][0]["session"].update(persona_id="ghost"), "ghost"),
+    (lambda b: b["sessions"][0]["messages"].append(b["sessions"][0]["messages"][0]), "seq"),
+    (lambda b: b.update(format="something-else"), None),
+    (lambda b: b["sessions"][0]["session"].update(state={"meters": 1}), None),
+    (lambda b: b["sessions"][0]["session"].update(id="../etc"), None),
+]
+
+
+def test_a_broken_bundle_is_refused_whole(people: dict[str, TestClient], fresh: FastAPI) -> None:
+    admin = client_for(fresh, "admin2", "admin")
+    for change, detail in BROKEN:
+        bundle = people["root"].get(EXPORT).json()
+        change(bundle)
+        response = admin.post(IMPORT, json=bundle)
+        assert response.status_code == 422
+        if detail:
+            assert detail in error_text(response)
+    assert admin.get(EXPORT).json()["sessions"] == []  # nothing half-imported
+
+
+# ---------------------------------------------------------------- CSV and Markdown
+
+
+def test_grades_csv_has_a_row_per_criterion_of_the_latest_grade(
+    people: dict[str, TestClient],
+) -> None:
+    response = people["root"].get(CSV)
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert tuple(rows[0]) == CSV_COLUMNS
+    bundle = people["root"].get(EXPORT).json()
+    graded = [s for s in bundle["sessions"] if s["grades"]]
+    assert len(rows) == sum(len(s["grades"][-1]["criteria"]) for s in graded)
+    item = graded[0]
+    latest = item["grades"][-1]
+    mine = [r for r in rows if r["session_id"] == item["session"]["id"]]
+    assert [r["technique_id"] for r in mine] == [c["technique_id"] for c in latest["criteria"]]
+    for row, criterion in zip(mine, latest["criteria"], strict=True):
+        assert row["verdict"] == criterion["verdict"]
+        assert row["score"] == str(latest["score"])
+        assert row["evidence"] == " | ".join(e["quote"] for e in criterion["evidence"])
+        assert row["flagged"] in ("true", "false")
+
+    # a quote a spreadsheet would run as a formula is shown as text
+    graded[0]["grades"][-1]["criteria"][0]["evidence"] = [{"seq": 2, "quote": "=HYPERLINK(1)"}]
+    rows = list(csv.DictReader(io.StringIO(grades_csv(ExportBundle.model_validate(bundle)))))
+    assert "'=HYPERLINK(1)" in {r["evidence"] for r in rows}
+
+
+# ---------------------------------------------------------------- the CLI
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Point the CLI's settings at a database, as SPARRING_DATABASE_URL would."""
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("SPARRING_DATABASE_URL", url)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
+
+
+def test_cli_export_and_import_round_trip(
+    people: dict[str, TestClient],
+    settings: Settings,
+    fresh: FastAPI,
+    tmp_path: Path,
+    use_database: Callable[[str], None],
+) -> None:
+    use_database(settings.database_url)
+    out = tmp_path / "sessions.json"
+    result = runner.invoke(cli, ["export", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "4 sessions" in result.stderr
+    exported = json.loads(out.read_text(encoding="utf-8"))
+    assert by_id(exported).keys() == by_id(people["root"].get(EXPORT).json()).keys()
+
+    md = runner.invoke(cli, ["export", "--format", "md", "--trainee", "bob"])
+    assert md.exit_code == 0 and md.stdout.count("# Practice session") == 1
+    rows = runner.invoke(cli, ["export", "--format", "csv", "--persona", "yes-then-sells"])
+    assert rows.stdout.splitlines()[0] == ",".join(CSV_COLUMNS)
+    assert {r["persona"] for r in csv.DictReader(io.StringIO(rows.stdout))} == {"yes-then-sells"}
+
+    use_database(str(fresh.state.engine.url))  # its start created the account `admin`
+    imported = runner.invoke(cli, ["import", str(out)])
+    assert imported.exit_code == 0, imported.output
+    assert "imported 4 sessions" in imported.stdout and "4 given to the importer" in imported.stdout
+    copied = by_id(client_for(fresh, "admin", "admin").get(EXPORT).json())
+    for sid, item in by_id(exported).items():
+        assert copied[sid]["messages"] == item["messages"]
+        assert copied[sid]["grades"] == item["grades"]
+    assert "skipped 4" in runner.invoke(cli, ["import", str(out)]).stdout
+
+
+def test_cli_export_and_import_errors_are_one_line(
+    tmp_path: Path, use_database: Callable[[str], None]
+) -> None:
+    use_database(f"sqlite:///{tmp_path / 'missing.db'}")
+    missing = runner.invoke(cli, ["export"])
+    assert missing.exit_code == 1 and "no database at" in missing.stderr
+    assert not (tmp_path / "missing.db").exists()
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"format": "sparring-sessions", "sessions": 3}', encoding="utf-8")
+    refused = runner.invoke(cli, ["import", str(bad)])
+    assert refused.exit_code == 1 and "not a Sparring export" in refused.stderr
+    assert runner.invoke(cli, ["export", "--format", "xml"]).exit_code == 2
+    for result in (missing, refused):
+        assert "Traceback" not in result.output
+
+
+def test_cli_export_and_import_through_a_server(tmp_path: Path) -> None:
+    with LiveServer(f"sqlite:///{tmp_path / 'server.db'}") as server:
+        engine = get_engine(server.env["SPARRING_DATABASE_URL"])
+        with Session(engine) as db:
+            admin = db.exec(select(User).where(User.username == "admin")).one()
+            _, token = auth.create_token(db=db, user=admin, name="tests")
+        remote = ["--url", server.url, "--token", token]
+        body = {"persona_id": "yes-then-sells", "language": "en", "turns": TURNS["yes-then-sells"]}
+        headers = {"Authorization": f"Bearer {token}"}
+        assert httpx.post(f"{server.url}/api/drills", json=body, headers=headers).is_success
+
+        out = tmp_path / "bundle.json"
+        exported = runner.invoke(cli, ["export", "-o", str(out), *remote])
+        assert exported.exit_code == 0, exported.output
+        assert len(json.loads(out.read_text(encoding="utf-8"))["sessions"]) == 1
+        imported = runner.invoke(cli, ["import", str(out), *remote])
+        assert imported.exit_code == 0, imported.output
+        assert "imported 0 sessions" in imported.stdout and "skipped 1" in imported.stdout
+        rows = runner.invoke(cli, ["export", "--format", "csv", *remote]).stdout
+        assert {r["persona"] for r in csv.DictReader(io.StringIO(rows))} == {"yes-then-sells"}
+        wrong = runner.invoke(cli, ["export", "--url", server.url, "--token", "nope"])
+        assert wrong.exit_code == 1 and "401" in wrong.stderr
