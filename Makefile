@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bench
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,9 @@ test: install ## lint, then every test (PostgreSQL too when SPARRING_TEST_DATABA
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+bench: install ## benchmarks, a few minutes on 2 cores (PostgreSQL too when reachable): bench/RESULTS.md
+	$(BIN)/python -m bench
 
 format: install
 	$(BIN)/ruff format .

@@ -37,6 +37,8 @@ REQUIRED_BEATS = (
     "turn_limit",
 )
 
+# The C loader reads the cards ten times faster; same result, safe subset of YAML.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ROOT = Path(__file__).resolve().parent.parent
 PERSONAS_DIR = ROOT / "personas"
 PROMPTS_DIR = ROOT / "prompts"
@@ -267,7 +269,7 @@ class Catalog(BaseModel):
 
 def _read_yaml(path: Path) -> object:
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)
     except (OSError, yaml.YAMLError) as exc:
         raise CatalogError(f"{path}: cannot read YAML: {exc}") from exc
 

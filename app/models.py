@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import StringConstraints, field_validator
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from app.catalog import Difficulty, Language, Mood, Outcome, Phase
@@ -147,6 +147,16 @@ class PracticeSessionBase(SQLModel):
 
 class PracticeSession(PracticeSessionBase, table=True):
     __tablename__ = "practice_sessions"
+    __table_args__ = (
+        # Lists are newest first within what the reader may see: these cover the filters and
+        # the order, so a page reads 20 rows whatever the number of sessions.
+        Index("ix_practice_sessions_user_created", "user_id", "created_at", "id"),
+        Index("ix_practice_sessions_trainee_created", "trainee", "created_at", "id"),
+        Index(
+            "ix_practice_sessions_persona_status_user",
+            "persona_id", "status", "user_id", "created_at", "id",
+        ),
+    )  # fmt: skip
 
     id: str = Field(default_factory=new_id, primary_key=True, max_length=32)
     user_id: int = Field(foreign_key="users.id", index=True)

@@ -180,6 +180,7 @@ def start(
             f"you started {recent} sessions in the last hour; the limit is "
             f"{limits.sessions_per_hour}: finish one or come back later"
         )
+    db.commit()  # ends the read: the pooled connection is not held while the model answers
     seed = request.seed if request.seed is not None else random.randrange(2**31)
     state, directive = opening(persona, request.difficulty)
     record = PracticeSession(
@@ -353,6 +354,7 @@ def play(
     persona = catalog.personas[record.persona_id]
     _, engine = engine_or_422(engines, record.engine)
     history = [(m.role, m.content) for m in _messages(db, record.id) if m.status == "complete"]
+    db.commit()  # ends the read: the pooled connection is not held while the model answers
     calls: list[CallRecord] = []
     writer = _ReplyWriter(db, record)
     try:
@@ -480,6 +482,7 @@ def _run_grade(
         TranscriptMessage(seq=m.seq, role=m.role, content=m.content)  # type: ignore[arg-type]
         for m in _messages(db, record.id)
     ]
+    db.commit()  # ends the read: the pooled connection is not held while the model answers
     calls: list[CallRecord] = []
     try:
         result = engine.grader.grade(
@@ -639,14 +642,17 @@ def list_sessions(
     if trainee:
         filters.append(PracticeSession.trainee == trainee)
     total = db.exec(select(func.count()).select_from(PracticeSession).where(*filters)).one()
-    query = (
-        select(PracticeSession)
+    newest_first = (col(PracticeSession.created_at).desc(), col(PracticeSession.id))
+    # The page's ids first, from an index alone; then only those rows are read.
+    page_ids = (
+        select(PracticeSession.id)
         .where(*filters)
-        .order_by(col(PracticeSession.created_at).desc(), col(PracticeSession.id))
+        .order_by(*newest_first)
         .offset((page - 1) * page_size)
         .limit(page_size)
     )
-    return list(db.exec(query)), total
+    query = select(PracticeSession).where(col(PracticeSession.id).in_(page_ids))
+    return list(db.exec(query.order_by(*newest_first))), total
 
 
 def llm_calls(*, db: Session, user: User, session_id: str) -> list[LLMCall]:
