@@ -23,12 +23,10 @@ import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.catalog import Catalog, Difficulty, Language, Outcome
-from app.engine.actors import Reply
-from app.engine.detectors import detect, move_ids
-from app.engine.director import ClientState, Directive, end_by_trainee, observe, opening
-from app.engine.grader import TranscriptMessage, Verdict
+from app.engine.grader import Verdict
 from app.engine.llm import LLMError
 from app.engine.llm_grader import GradeFailed
+from app.engine.script import play_script
 from app.engines import Engines
 
 MAX_TURN_CHARS = 4000  # the server's default SPARRING_MAX_MESSAGE_CHARS
@@ -164,52 +162,32 @@ def play_in_memory(drill: Drill, catalog: Catalog, engines: Engines) -> DrillRun
     engine = engines.get(drill.engine)
     if engine is None:
         raise DrillError(f"the '{drill.engine}' engine is not configured here")
-    lang = drill.language
-    state, directive = opening(persona, drill.difficulty)
-    messages: list[tuple[str, str]] = []
-
-    def speak(state: ClientState, directive: Directive) -> None:
-        for item in engine.actor.reply(
-            persona=persona,
-            language=lang,
-            state=state,
-            directive=directive,
-            history=list(messages),
-            seed=drill.seed,
-            calls=[],
-        ):
-            if isinstance(item, Reply):
-                messages.append(("client", item.content))
-
     try:
-        speak(state, directive)
-        played = 0
-        for turn in drill.turns:
-            if state.status != "active":
-                break
-            text = turn.strip()
-            messages.append(("trainee", text))
-            moves = move_ids(detect(text, lang, catalog.moves))
-            state, directive = observe(catalog, persona, state, moves)
-            speak(state, directive)
-            played += 1
-        state = end_by_trainee(state)
-        transcript = [
-            TranscriptMessage(seq=seq, role=role, content=content)  # type: ignore[arg-type]
-            for seq, (role, content) in enumerate(messages, start=1)
-        ]
+        script = play_script(
+            catalog=catalog,
+            persona=persona,
+            language=drill.language,
+            difficulty=drill.difficulty,
+            seed=drill.seed,
+            turns=drill.turns,
+            actor=engine.actor,
+        )
         result = engine.grader.grade(
-            catalog=catalog, persona=persona, language=lang, messages=transcript, calls=[]
+            catalog=catalog,
+            persona=persona,
+            language=drill.language,
+            messages=script.transcript,
+            calls=[],
         )
     except (LLMError, GradeFailed) as exc:
         raise DrillError(f"the {drill.engine} engine failed: {exc}") from exc
     return DrillRun(
-        turns_played=played,
-        outcome=state.outcome,
+        turns_played=len(script.turns),
+        outcome=script.final.outcome,
         score=result.score,
         passed=result.passed,
         verdicts={c.technique_id: c.verdict for c in result.criteria},
-        messages=messages,
+        messages=[(m.role, m.content) for m in script.transcript],
     )
 
 

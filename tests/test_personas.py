@@ -18,9 +18,9 @@ import yaml
 
 from app.catalog import Catalog
 from app.engine.actors import OfflineActor, Reply
-from app.engine.detectors import detect, move_ids
-from app.engine.director import ClientState, Directive, end_by_trainee, observe, opening
+from app.engine.director import ClientState
 from app.engine.grader import GradeResult, TranscriptMessage, grade_heuristic
+from app.engine.script import Script, Turn, play_script
 
 DRILLS = Path(__file__).resolve().parents[1] / "transcripts" / "drills"
 PERSONAS = [
@@ -43,36 +43,27 @@ SUCCESS = {"agreement", "dismissed"}
 
 
 @dataclass
-class Turn:
-    """One trainee message and what it caused."""
-
-    text: str
-    moves: set[str]
-    directive: Directive
-    before: dict[str, float]  # the meters before this message
-    state: ClientState  # the director's state after it (a copy)
-    replies: list[Reply]  # the client's messages that followed, in order
-
-    @property
-    def beat(self) -> str:
-        return self.directive.beat
-
-    @property
-    def beats(self) -> list[str]:
-        return [r.beat for r in self.replies]
-
-    @property
-    def meters(self) -> dict[str, float]:
-        return self.state.meters
-
-
-@dataclass
 class Session:
-    opening: list[Reply]
-    turns: list[Turn]
-    transcript: list[TranscriptMessage]
-    final: ClientState
+    """A played script with its grade, as the tests read it."""
+
+    script: Script
     grade: GradeResult
+
+    @property
+    def opening(self) -> list[Reply]:
+        return self.script.opening
+
+    @property
+    def turns(self) -> list[Turn]:
+        return self.script.turns
+
+    @property
+    def transcript(self) -> list[TranscriptMessage]:
+        return self.script.transcript
+
+    @property
+    def final(self) -> ClientState:
+        return self.script.final
 
     @property
     def outcome(self) -> str | None:
@@ -80,7 +71,7 @@ class Session:
 
     @property
     def replies(self) -> list[Reply]:
-        return self.opening + [r for t in self.turns for r in t.replies]
+        return self.script.replies
 
     def client_texts(self) -> list[str]:
         return [r.content for r in self.replies]
@@ -95,52 +86,23 @@ def play(
     difficulty: str = "medium",
     seed: int = 1,
 ) -> Session:
-    """Play scripted trainee turns in memory, as the service does for an offline session.
+    """Play scripted trainee turns in memory with the offline engine, then grade them.
 
     Turns after the session has ended are not played; a session still active after the last
     turn is closed by the trainee (`ended_by_trainee`), as a drill run would.
     """
     persona = catalog.personas[persona_id]
-    actor = OfflineActor()
-    transcript: list[TranscriptMessage] = []
-
-    def speak(state: ClientState, directive: Directive) -> list[Reply]:
-        replies = [
-            item
-            for item in actor.reply(
-                persona=persona,
-                language=language,  # type: ignore[arg-type]
-                state=state,
-                directive=directive,
-                history=[(m.role, m.content) for m in transcript],
-                seed=seed,
-            )
-            if isinstance(item, Reply)
-        ]
-        for reply in replies:
-            transcript.append(_message(len(transcript) + 1, "client", reply.content))
-        return replies
-
-    state, directive = opening(persona, difficulty)  # type: ignore[arg-type]
-    first = speak(state, directive)
-    played: list[Turn] = []
-    for raw in turns:
-        if state.status != "active":
-            break
-        text = raw.strip()
-        transcript.append(_message(len(transcript) + 1, "trainee", text))
-        moves = move_ids(detect(text, language, catalog.moves))  # type: ignore[arg-type]
-        before = dict(state.meters)
-        state, directive = observe(catalog, persona, state, moves)
-        replies = speak(state, directive)  # the actor records the lines it used in `state`
-        played.append(Turn(text, moves, directive, before, state.model_copy(deep=True), replies))
-    final = end_by_trainee(state)
-    grade = grade_heuristic(catalog, persona, language, transcript)  # type: ignore[arg-type]
-    return Session(first, played, transcript, final, grade)
-
-
-def _message(seq: int, role: str, content: str) -> TranscriptMessage:
-    return TranscriptMessage(seq=seq, role=role, content=content)  # type: ignore[arg-type]
+    script = play_script(
+        catalog=catalog,
+        persona=persona,
+        language=language,  # type: ignore[arg-type]
+        difficulty=difficulty,  # type: ignore[arg-type]
+        seed=seed,
+        turns=turns,
+        actor=OfflineActor(),
+    )
+    grade = grade_heuristic(catalog, persona, language, script.transcript)  # type: ignore[arg-type]
+    return Session(script, grade)
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -10,8 +10,8 @@ from app.api.deps import (
     CurrentUser,
     SessionDep,
     SettingsDep,
+    set_login_cookie,
 )
-from app.auth import WEB_SESSION_TTL
 from app.models import LoginPublic, LoginRequest, TokenCreate, TokenCreated, TokenPublic, UserPublic
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -25,14 +25,7 @@ def login(
     back as `X-CSRF-Token` on writes. Repeated failures slow down, then lock the account."""
     user = auth.authenticate(db=db, username=body.username, password=body.password)
     cookie, csrf = auth.open_web_session(db=db, user=user)
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=int(WEB_SESSION_TTL.total_seconds()),
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-    )
+    set_login_cookie(response, cookie, settings)
     return LoginPublic(user=auth.user_public(db, user), csrf_token=csrf)
 
 

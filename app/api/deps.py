@@ -4,7 +4,7 @@ the one access check every route goes through (`current_user`)."""
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -89,6 +89,18 @@ def current_user(
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def set_login_cookie(response: Response, cookie: str, settings: Settings) -> None:
+    """The browser login cookie, the same for the API login and the login page."""
+    response.set_cookie(
+        COOKIE_NAME,
+        cookie,
+        max_age=int(auth.WEB_SESSION_TTL.total_seconds()),
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+    )
 
 
 def require_role(*roles: str):  # type: ignore[no-untyped-def]

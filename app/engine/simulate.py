@@ -10,9 +10,8 @@ from __future__ import annotations
 import argparse
 
 from app.catalog import load_catalog
-from app.engine.actors import OfflineActor, Reply
-from app.engine.detectors import detect, move_ids
-from app.engine.director import observe, opening
+from app.engine.actors import OfflineActor
+from app.engine.script import play_script
 
 
 def main() -> None:
@@ -24,35 +23,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_intermixed_args()
     catalog = load_catalog()
-    persona = catalog.personas[args.persona]
-    actor = OfflineActor()
-    state, directive = opening(persona, args.difficulty)
-
-    def speak() -> None:
-        replies = actor.reply(
-            persona=persona,
-            language=args.lang,
-            state=state,
-            directive=directive,
-            history=[],
-            seed=args.seed,
-        )
-        for item in replies:
-            if isinstance(item, Reply):
-                print(f"  CLIENT [{item.beat}]: {item.content}")
-
-    speak()
-    for text in args.turns:
-        if state.status != "active":
-            break
-        print(f"\nTRAINEE: {text}")
-        moves = move_ids(detect(text, args.lang, catalog.moves))
-        state, directive = observe(catalog, persona, state, moves)
-        meters = ", ".join(f"{k}={v:.0f}" for k, v in state.meters.items())
-        print(f"  moves={sorted(moves)} trigger={directive.trigger} beat={directive.beat}")
-        print(f"  meters: {meters} phase={state.phase} mood={state.mood}")
-        speak()
-    print(f"\nstatus={state.status} outcome={state.outcome} turns={state.turn}")
+    script = play_script(
+        catalog=catalog,
+        persona=catalog.personas[args.persona],
+        language=args.lang,
+        difficulty=args.difficulty,
+        seed=args.seed,
+        turns=args.turns,
+        actor=OfflineActor(),
+    )
+    for reply in script.opening:
+        print(f"  CLIENT [{reply.beat}]: {reply.content}")
+    for turn in script.turns:
+        print(f"\nTRAINEE: {turn.text}")
+        meters = ", ".join(f"{k}={v:.0f}" for k, v in turn.meters.items())
+        print(f"  moves={sorted(turn.moves)} trigger={turn.directive.trigger} beat={turn.beat}")
+        print(f"  meters: {meters} phase={turn.state.phase} mood={turn.state.mood}")
+        for reply in turn.replies:
+            print(f"  CLIENT [{reply.beat}]: {reply.content}")
+    last = script.turns[-1].state if script.turns else script.final
+    print(f"\nstatus={last.status} outcome={last.outcome} turns={last.turn}")
 
 
 if __name__ == "__main__":

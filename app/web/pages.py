@@ -29,8 +29,8 @@ from app.api.deps import (
     SettingsDep,
     cookie_scheme,
     current_user,
+    set_login_cookie,
 )
-from app.auth import WEB_SESSION_TTL
 from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcome, Phase
 from app.config import Settings
 from app.engine.grader import PASS_SCORE
@@ -148,14 +148,7 @@ def login(
         )
     cookie, _ = auth.open_web_session(db=db, user=user)
     response = redirect(safe_next(next))
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=int(WEB_SESSION_TTL.total_seconds()),
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-    )
+    set_login_cookie(response, cookie, settings)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
