@@ -225,11 +225,15 @@ def revoke_token(*, db: Session, user: User, token_id: int) -> ApiToken:
 
 
 def user_from_token(*, db: Session, secret: str) -> User | None:
-    token = db.exec(select(ApiToken).where(ApiToken.token_hash == _digest(secret))).first()
-    if token is None or token.revoked_at is not None:
+    found = db.exec(
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(ApiToken.token_hash == _digest(secret))
+    ).first()
+    if found is None:
         return None
-    user = db.get(User, token.user_id)
-    if user is None or not user.active:
+    token, user = found
+    if token.revoked_at is not None or not user.active:
         return None
     now = utcnow()
     last = _aware(token.last_used_at)

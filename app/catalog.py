@@ -228,6 +228,11 @@ class Technique(Strict):
         return value
 
 
+def alternation(patterns: list[str] | tuple[str, ...]) -> str:
+    """Several regexes as one: matches where any of them does."""
+    return "|".join(f"(?:{p})" for p in patterns)
+
+
 class Move(Strict):
     """A trainee move the detectors find, with its default effect on the client's meters."""
 
@@ -247,6 +252,12 @@ class Move(Strict):
                 re.compile(pattern, re.IGNORECASE)
             except re.error as exc:
                 raise ValueError(f"bad regex {pattern!r}: {exc}") from exc
+        for lang, patterns in value.items():
+            try:
+                re.compile(alternation(patterns), re.IGNORECASE)
+            except re.error as exc:  # e.g. a flag like (?i) that is only valid at the start
+                msg = f"the '{lang}' patterns do not combine into one regex: {exc}"
+                raise ValueError(msg) from exc
         return value
 
 

@@ -23,6 +23,16 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+# Table models build their defaults in Python and look at each factory's signature every
+# time: a builtin's (`list`, `dict`) costs ~60 µs to read, a plain function's ~4 µs.
+def no_moves() -> list[str]:
+    return []
+
+
+def no_meta() -> dict[str, Any]:
+    return {}
+
+
 # ---------------------------------------------------------------- accounts
 
 Role = Literal["admin", "coach", "trainee"]
@@ -223,8 +233,8 @@ class Message(SQLModel, table=True):
     role: str = Field(max_length=8)
     content: str = Field(sa_column=Column(Text, nullable=False))
     status: str = Field(default="complete", max_length=12)
-    moves: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
-    meta: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    moves: list[str] = Field(default_factory=no_moves, sa_column=Column(JSON, nullable=False))
+    meta: dict[str, Any] = Field(default_factory=no_meta, sa_column=Column(JSON, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import Row, func, or_, update
 from sqlmodel import Session, col, select
 
 from app import auth
@@ -60,6 +60,7 @@ class PendingTurn:
     trainee: Message
     state: ClientState
     directive: Directive
+    history: list[tuple[str, str]]  # (role, content) of the complete messages, trainee's last
 
 
 def persona_or_404(catalog: Catalog, persona_id: str) -> Persona:
@@ -249,14 +250,22 @@ def accept(
     persona = catalog.personas[record.persona_id]
     language: Language = record.language  # type: ignore[assignment]
     moves = move_ids(detect(text, language, catalog.moves))
-    unanswered = _unanswered(db, record.id)
+    said = db.exec(
+        select(Message.seq, Message.role, Message.content, Message.status)
+        .where(Message.session_id == record.id)
+        .order_by(col(Message.seq))
+    ).all()
+    unanswered = _unanswered(said)
     if unanswered is not None:
         if unanswered.content != text:
             raise Conflict(
                 f"message {unanswered.seq} is still waiting for the client's reply; "
                 "send the same text again to retry it"
             )
-        trainee = unanswered
+        trainee = db.exec(
+            select(Message).where(Message.session_id == record.id, Message.seq == unanswered.seq)
+        ).one()
+        db.commit()  # ends the read: the pooled connection is not held while the model answers
     else:
         trainee = Message(
             session_id=record.id,
@@ -270,16 +279,15 @@ def accept(
         db.add(trainee)
         db.add(record)
         db.commit()
+    history = [(m.role, m.content) for m in said if m.status == "complete" and m.seq < trainee.seq]
+    history.append(("trainee", text))
     new_state, directive = observe(catalog, persona, state, moves)
-    return PendingTurn(record, trainee, new_state, directive)
+    return PendingTurn(record, trainee, new_state, directive, history)
 
 
-def _unanswered(db: Session, session_id: str) -> Message | None:
+def _unanswered(said: Sequence[Row[tuple[int, str, str, str]]]) -> Row[Any] | None:
     """The last trainee message, if only cut-off client messages came after it."""
-    query = (
-        select(Message).where(Message.session_id == session_id).order_by(col(Message.seq).desc())
-    )
-    for message in db.exec(query):
+    for message in reversed(said):
         if message.role == "trainee":
             return message
         if message.status != "incomplete":
@@ -353,8 +361,6 @@ def play(
     record = turn.record
     persona = catalog.personas[record.persona_id]
     _, engine = engine_or_422(engines, record.engine)
-    history = [(m.role, m.content) for m in _messages(db, record.id) if m.status == "complete"]
-    db.commit()  # ends the read: the pooled connection is not held while the model answers
     calls: list[CallRecord] = []
     writer = _ReplyWriter(db, record)
     try:
@@ -363,7 +369,7 @@ def play(
             language=record.language,  # type: ignore[arg-type]
             state=turn.state,
             directive=turn.directive,
-            history=history,
+            history=turn.history,
             seed=record.seed,
             calls=calls,
         ):

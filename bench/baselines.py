@@ -100,19 +100,28 @@ def create_app() -> FastAPI:
     app = FastAPI(title="bench baselines")
 
     def stream(content: str) -> Iterator[str]:
-        chunks = upstream.chat.completions.create(
-            model=given["actor_model"],
-            messages=[
-                {"role": "system", "content": actor_prompt},
-                {"role": "user", "content": content},
-            ],
-            temperature=given["temperature"],
+        # the call exactly as the app's LLMClient.stream makes it: the SDK's generic POST
+        # with plain dicts (see app/engine/llm.py for why)
+        chunks = upstream.post(
+            "/chat/completions",
+            body={
+                "model": given["actor_model"],
+                "messages": [
+                    {"role": "system", "content": actor_prompt},
+                    {"role": "user", "content": content},
+                ],
+                "temperature": given["temperature"],
+                "stream": True,
+                "stream_options": {"include_usage": True},
+            },
+            cast_to=object,
             stream=True,
-            stream_options={"include_usage": True},
+            stream_cls=openai.Stream[object],
         )
         for chunk in chunks:
-            if chunk.choices and chunk.choices[0].delta.content:
-                yield chunk.choices[0].delta.content
+            choices = chunk.get("choices")  # type: ignore[attr-defined]
+            if choices and (delta := choices[0].get("delta", {}).get("content")):
+                yield delta
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:

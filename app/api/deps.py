@@ -1,7 +1,7 @@
 """Dependencies shared by the routers: the catalogue, a database session, the limits, and
 the one access check every route goes through (`current_user`)."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
@@ -30,24 +30,24 @@ cookie_scheme = APIKeyCookie(
 )
 
 
-def get_catalog(request: Request) -> Catalog:
+async def get_catalog(request: Request) -> Catalog:
     return request.app.state.catalog
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_engines(request: Request) -> Engines:
+async def get_engines(request: Request) -> Engines:
     return request.app.state.engines
 
 
-def get_db(request: Request) -> Iterator[Session]:
+async def get_db(request: Request) -> AsyncIterator[Session]:
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         yield session
 
 
-def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
+async def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
     return Limits(
         max_message_chars=settings.max_message_chars,
         max_turns_per_session=settings.max_turns_per_session,

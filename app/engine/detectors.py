@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.catalog import Language, Move
+from app.catalog import Language, Move, alternation
 
 # A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
@@ -25,8 +25,9 @@ class Detection:
 
 
 @lru_cache(maxsize=256)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(p, re.IGNORECASE) for p in patterns)
+def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """A move's patterns as one regex: a search per sentence, not a scan per pattern."""
+    return re.compile(alternation(patterns), re.IGNORECASE)
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -46,16 +47,17 @@ def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]
     spans = sentences(text)
     found: list[Detection] = []
     for move in moves.values():
+        pattern = _compiled(tuple(move.patterns[lang]))
         seen: set[int] = set()
-        for pattern in _compiled(tuple(move.patterns[lang])):
-            for match in pattern.finditer(text):
-                start, end = next(
-                    ((s, e) for s, e in spans if s <= match.start() < e), (0, len(text))
-                )
-                if start in seen:
-                    continue
+        pos = 0
+        while match := pattern.search(text, pos):
+            at = match.start()
+            span = next(((s, e) for s, e in spans if s <= at < e), None)
+            start, end = span or (0, len(text))
+            if start not in seen:
                 seen.add(start)
                 found.append(Detection(move.id, text[start:end], start, end))
+            pos = end if span else at + 1  # one detection per sentence: on to the next one
     found.sort(key=lambda d: (d.start, d.move))
     return found
 

@@ -47,13 +47,21 @@ class CallRecord:
 
 @lru_cache(maxsize=4)
 def _environment(prompts_dir: Path) -> Environment:
+    # Templates are read once per process, like the catalogue: a restart picks up edits.
     return Environment(
         loader=FileSystemLoader(prompts_dir),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        auto_reload=False,
     )
+
+
+@lru_cache(maxsize=16)
+def _version(prompts_dir: Path, name: str) -> str:
+    source = (prompts_dir / name).read_bytes()
+    return f"{name.removesuffix('.j2')}@{hashlib.sha256(source).hexdigest()[:12]}"
 
 
 @dataclass(frozen=True)
@@ -65,10 +73,8 @@ class Prompt:
 
 
 def render(prompts_dir: Path, name: str, **context: Any) -> Prompt:
-    env = _environment(prompts_dir)
-    source = (prompts_dir / name).read_bytes()
-    version = f"{name.removesuffix('.j2')}@{hashlib.sha256(source).hexdigest()[:12]}"
-    return Prompt(env.get_template(name).render(**context).strip(), version)
+    text = _environment(prompts_dir).get_template(name).render(**context).strip()
+    return Prompt(text, _version(prompts_dir, name))
 
 
 def describe(exc: Exception) -> str:
@@ -112,20 +118,27 @@ class LLMClient:
         started = time.perf_counter()
         parts: list[str] = []
         try:
-            stream = self.client.chat.completions.create(
-                model=model,
-                messages=messages,  # type: ignore[arg-type]
-                temperature=temperature,
+            # The SDK's generic POST (its retries, timeouts and errors) with plain dicts both
+            # ways: `chat.completions.create` walks the whole history through its typed
+            # request transform and builds a model per chunk, which cost more CPU than the
+            # rest of a turn. Only two fields of a chunk are read.
+            stream = self.client.post(
+                "/chat/completions",
+                body={
+                    "model": model,
+                    "messages": messages,
+                    "temperature": temperature,
+                    "stream": True,
+                    "stream_options": {"include_usage": True},
+                },
+                cast_to=object,
                 stream=True,
-                stream_options={"include_usage": True},
+                stream_cls=openai.Stream[object],
             )
             for chunk in stream:
-                if chunk.usage is not None:
-                    record.tokens_in = chunk.usage.prompt_tokens
-                    record.tokens_out = chunk.usage.completion_tokens
-                if not chunk.choices:  # usage-only chunks carry no choices
-                    continue
-                delta = chunk.choices[0].delta.content
+                delta, usage = _read_chunk(chunk)
+                if usage is not None:
+                    record.tokens_in, record.tokens_out = usage
                 if delta:
                     parts.append(delta)
                     yield delta
@@ -174,6 +187,18 @@ class LLMClient:
         finally:
             record.latency_ms = round((time.perf_counter() - started) * 1000)
             calls.append(record)
+
+
+def _read_chunk(chunk: Any) -> tuple[str | None, tuple[int | None, int | None] | None]:
+    """The text delta and the (prompt, completion) token counts of one streamed chunk."""
+    try:
+        usage = chunk.get("usage")
+        tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens")) if usage else None
+        choices = chunk.get("choices")  # usage-only chunks carry none
+        delta = (choices[0].get("delta") or {}).get("content") if choices else None
+    except (AttributeError, IndexError, TypeError) as exc:
+        raise ValueError(f"the model endpoint streamed a malformed chunk: {chunk!r:.200}") from exc
+    return (delta if isinstance(delta, str) else None), tokens
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
