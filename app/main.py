@@ -1,6 +1,7 @@
 """The FastAPI application: catalogue, database and engines ready at start-up, routers,
 errors, limits and security headers."""
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -82,7 +83,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 f"  Keep it safe: it is not shown again.\n",
                 flush=True,
             )
+        # What start-up loaded (catalogue, templates, mappings) lives as long as the app: out
+        # of the collector's sight, a full collection no longer walks it mid-request.
+        gc.freeze()
         yield
+        gc.unfreeze()
         sweeper.stop()
 
     app = FastAPI(

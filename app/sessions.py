@@ -376,8 +376,8 @@ def play(
             if isinstance(item, Reply):
                 writer.message(item)
             else:
+                yield "delta", item  # to the trainee first: a periodic flush may follow
                 writer.delta(item)
-                yield "delta", item
     except LLMError as exc:
         writer.cut(exc.partial)
         _store_calls(db, record.id, calls)

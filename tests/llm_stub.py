@@ -84,7 +84,14 @@ class DropMidStream:
     text: str | None = None
 
 
-Behaviour = Reply | Status | Hang | DropMidStream
+@dataclass(frozen=True)
+class Garbled:
+    """Stream these raw `data:` payloads, then [DONE]: chunks no OpenAI server would send."""
+
+    payloads: tuple[str, ...]
+
+
+Behaviour = Reply | Status | Hang | DropMidStream | Garbled
 
 
 def default_responder(body: Body) -> str:
@@ -257,6 +264,11 @@ class StubLLM:
                     return _Drop(None, self.chunk_delay)
                 text = self.responder(body) if drop_text is None else drop_text
                 return _Drop(self._frames(body, text)[: 1 + after_chunks], self.chunk_delay)
+            case Garbled(payloads):
+                frames = [f"data: {p}\n\n".encode() for p in (*payloads, "[DONE]")]
+                return StreamingResponse(
+                    self._stream(frames), media_type="text/event-stream", headers=_SSE_HEADERS
+                )
             case Reply(text):
                 pass
             case None:

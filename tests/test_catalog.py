@@ -125,3 +125,20 @@ def test_personas_check_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
         get_settings.cache_clear()
     assert result.exit_code == 1
     assert "endless-whatsapp.yaml" in result.output and "YAML" in result.output
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [("(unclosed", "bad regex"), ("(?i)dimmi", "do not combine into one regex")],
+)
+def test_a_move_pattern_the_detector_cannot_use_is_refused(
+    tmp_path: Path, pattern: str, expected: str
+) -> None:
+    personas, prompts = copy_catalog(tmp_path)
+    path = prompts / "moves.yaml"
+    moves = yaml.safe_load(path.read_text())
+    moves[0]["patterns"]["it"].append(pattern)  # (?i) alone compiles, but only at the start
+    path.write_text(yaml.safe_dump(moves, allow_unicode=True))
+    with pytest.raises(CatalogError) as info:
+        load_catalog(personas, prompts)
+    assert str(path) in str(info.value) and expected in str(info.value)

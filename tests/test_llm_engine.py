@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from llm_stub import DropMidStream, Hang, Reply, Status, StubLLM
+from llm_stub import DropMidStream, Garbled, Hang, Reply, Status, StubLLM
 from sqlmodel import Session, select
 
 from app import auth
@@ -239,6 +239,23 @@ def test_an_endpoint_that_stays_down_keeps_the_message_for_a_retry(
     assert retried.status_code == 200
     assert retried.json()["trainee_message"]["seq"] == 2
     assert retried.json()["session"]["state"]["turn"] == 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    ["{broken", "[1, 2]", '{"choices": ["not an object"]}', '{"choices": [{"delta": 7}]}'],
+)
+def test_a_garbled_stream_is_a_clear_502_and_the_message_stays_for_a_retry(
+    client: TestClient, stub: StubLLM, payload: str
+) -> None:
+    sid = start(client)["session"]["id"]
+    stub.script(Garbled((payload,)))
+    failed = say(client, sid, "What would make Monday realistic?")
+    assert failed.status_code == 502
+    assert "model endpoint" in failed.json()["detail"]
+    assert client.get(f"/api/sessions/{sid}").json()["messages"][-1]["role"] == "trainee"
+    retried = say(client, sid, "What would make Monday realistic?")
+    assert retried.status_code == 200 and retried.json()["replies"]
 
 
 def test_a_stream_cut_mid_reply_is_stored_as_incomplete_and_retryable(
