@@ -74,7 +74,6 @@ def run(cfg: Config, only: list[str], log: Callable[[str], None]) -> tuple[list[
         results.extend(found)
 
     with Services(cfg) as services:
-        prepared = profiling.prepare(cfg, services) if "profile" in only else None
         guarded("turns", "turn overhead and streaming", lambda: turns.run(cfg, services))
         guarded("offline", "offline engine", lambda: [offline.run(cfg, services)])
         guarded("grader", "grader cost", lambda: [grader_cost.run(cfg, services.stub.base_url)])
@@ -82,7 +81,7 @@ def run(cfg: Config, only: list[str], log: Callable[[str], None]) -> tuple[list[
         if "profile" in only:
             log("bench: profiling the slowest path…")
             try:
-                profile = profiling.run(cfg, services, prepared)
+                profile = profiling.run(cfg, services)
             except Exception:  # noqa: BLE001 - the figures above are still worth writing
                 profile = ["Profiling failed:", "", "```", traceback.format_exc(), "```"]
     return results, profile
