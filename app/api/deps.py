@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -43,8 +44,16 @@ async def get_engines(request: Request) -> Engines:
 
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
+    """`async`, so not a thread hop each way: a Session does no I/O until it is used. One
+    still in a transaction (a route that only read) is closed, a rollback, in a thread."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
