@@ -161,17 +161,29 @@ def serve(
     host: Annotated[str | None, typer.Option(help="default: SPARRING_HOST or 127.0.0.1")] = None,
     port: Annotated[int | None, typer.Option(help="default: SPARRING_PORT or 8000")] = None,
     reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, max=64, help="server processes, up to one per core (SPARRING_WORKERS)"),
+    ] = None,
 ) -> None:
     """Start the web service."""
     import uvicorn
 
     settings = _settings()
+    workers = workers or settings.workers
+    if workers > 1:
+        if reload:
+            raise typer.BadParameter("--reload runs a single process; leave out --workers")
+        from app.main import prepare_database
+
+        prepare_database(settings).dispose()  # once, before the workers race for it
     uvicorn.run(
         "app.main:create_app",
         factory=True,
         host=host or settings.host,
         port=port or settings.port,
         reload=reload,
+        workers=workers,
     )
 
 

@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     prompts_dir: Path = ROOT / "prompts"
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = Field(default=1, ge=1, le=64)  # server processes: up to one per core
     max_message_chars: int = 4000
     max_turns_per_session: int = 60  # a hard cap above any persona's turn limit
     default_page_size: int = 20

@@ -11,6 +11,7 @@ from datetime import timedelta
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlmodel import Session
 
 from app import auth
@@ -61,6 +62,24 @@ class GradeSweeper(threading.Thread):
         self.join(timeout=5)
 
 
+def prepare_database(settings: Settings) -> Engine:
+    """Bring the schema up to date and make sure there is an admin. `sparring serve` with
+    several workers calls it once before they start, so they never race on a new database."""
+    engine = get_engine(settings.database_url)
+    migrate(engine)
+    with Session(engine) as db:
+        password = auth.ensure_admin(db=db)
+    if password:
+        # Printed once, on the console of the first start; only its hash is stored.
+        print(
+            f"\n  Sparring: created the admin account.\n"
+            f"    username: admin\n    password: {password}\n"
+            f"  Keep it safe: it is not shown again.\n",
+            flush=True,
+        )
+    return engine
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -69,20 +88,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.catalog = load_catalog(settings.personas_dir, settings.prompts_dir)
         app.state.engines = build_engines(settings, app.state.catalog)
-        app.state.engine = get_engine(settings.database_url)
-        migrate(app.state.engine)
-        with Session(app.state.engine) as db:
-            password = auth.ensure_admin(db=db)
+        app.state.engine = prepare_database(settings)
         sweeper = GradeSweeper(app, settings)
         sweeper.start()
-        if password:
-            # Printed once, on the console of the first start; only its hash is stored.
-            print(
-                f"\n  Sparring: created the admin account.\n"
-                f"    username: admin\n    password: {password}\n"
-                f"  Keep it safe: it is not shown again.\n",
-                flush=True,
-            )
         # What start-up loaded (catalogue, templates, mappings) lives as long as the app: out
         # of the collector's sight, a full collection no longer walks it mid-request.
         gc.freeze()
