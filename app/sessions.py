@@ -60,7 +60,7 @@ class PendingTurn:
     trainee: Message
     state: ClientState
     directive: Directive
-    history: list[tuple[str, str]]  # (role, content) of the complete messages, trainee's last
+    history: list[tuple[str, str]]  # (role, content) of the complete messages, the trainee's last
 
 
 def persona_or_404(catalog: Catalog, persona_id: str) -> Persona:
@@ -255,6 +255,7 @@ def accept(
         .where(Message.session_id == record.id)
         .order_by(col(Message.seq))
     ).all()
+    history = [(m.role, m.content) for m in said if m.status == "complete"]
     unanswered = _unanswered(said)
     if unanswered is not None:
         if unanswered.content != text:
@@ -279,8 +280,7 @@ def accept(
         db.add(trainee)
         db.add(record)
         db.commit()
-    history = [(m.role, m.content) for m in said if m.status == "complete" and m.seq < trainee.seq]
-    history.append(("trainee", text))
+        history.append(("trainee", text))
     new_state, directive = observe(catalog, persona, state, moves)
     return PendingTurn(record, trainee, new_state, directive, history)
 
