@@ -119,6 +119,34 @@ def paired(
     return Pair(a, dict(a_cpu), b, dict(b_cpu))
 
 
+def llm_sides(
+    app: Server,
+    base: Server,
+    tokens: list[str],
+    *,
+    stream: bool = False,
+    also: list[Process] | None = None,
+) -> tuple[Side, Side]:
+    """The app's trainees on the `llm` engine, and the bare proxy replaying their sessions'
+    lengths. Each server's CPU counts, with that of the processes in `also`; with `stream`,
+    none is counted."""
+
+    def on_app(lengths: list[int]) -> Trainee:
+        return lambda http, rec, i: app_trainee(
+            http, rec, token=tokens[i], engine="llm", number=i, stream=stream
+        )
+
+    def on_base(lengths: list[int]) -> Trainee:
+        return lambda http, rec, i: baseline_trainee(
+            http, rec, number=i, lengths=lengths, stream=stream
+        )
+
+    def watch(server: Server) -> list[Process]:
+        return [] if stream else [server, *(also or [])]
+
+    return Side(app.url, on_app, watch(app)), Side(base.url, on_base, watch(base))
+
+
 def cpu_per(cpu: dict[str, float], rec: Recorder) -> str:
     requests = sum(len(v) for k, v in rec.samples.items() if k in ("start", "turn", "end"))
     return ", ".join(f"{name} {1000 * s / max(requests, 1):.2f}" for name, s in cpu.items())
@@ -179,16 +207,9 @@ def _slow_model(cfg: Config, result: Result, app: Server, base: Server, tokens: 
     started = time.monotonic()
     n = cfg.concurrency
 
-    def on_app(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: app_trainee(http, rec, token=tokens[i], engine="llm", number=i)
-
-    def on_base(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: baseline_trainee(http, rec, number=i, lengths=lengths)
-
     pair = paired(
         replace(cfg, rounds=1),
-        Side(app.url, on_app, [app]),
-        Side(base.url, on_base, [base]),
+        *llm_sides(app, base, tokens),
         concurrency=n,
         warmup=cfg.slow_warmup,
         duration=cfg.slow_duration,
@@ -224,16 +245,9 @@ def _turn_overhead(
     started = time.monotonic()
     n = cfg.concurrency
 
-    def on_app(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: app_trainee(http, rec, token=tokens[i], engine="llm", number=i)
-
-    def on_base(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: baseline_trainee(http, rec, number=i, lengths=lengths)
-
     pair = paired(
         cfg,
-        Side(app.url, on_app, [app, stub]),
-        Side(base.url, on_base, [base, stub]),
+        *llm_sides(app, base, tokens, also=[stub]),
         concurrency=n,
         warmup=cfg.warmup,
         duration=cfg.duration,
@@ -273,24 +287,13 @@ def _streaming(cfg: Config, result: Result, app: Server, base: Server, tokens: l
     errors: list[str] = []
     vs = "bare proxy"
 
-    def on_app(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: app_trainee(
-            http, rec, token=tokens[i], engine="llm", number=i, stream=True
-        )
-
-    def on_base(lengths: list[int]) -> Trainee:
-        return lambda http, rec, i: baseline_trainee(
-            http, rec, number=i, lengths=lengths, stream=True
-        )
-
     for label, concurrency, duration in (
         ("1 trainee", 1, cfg.stream_duration),
         (f"{cfg.concurrency} trainees", cfg.concurrency, cfg.stream_duration),
     ):
         pair = paired(
             cfg,
-            Side(app.url, on_app, []),
-            Side(base.url, on_base, []),
+            *llm_sides(app, base, tokens, stream=True),
             concurrency=concurrency,
             warmup=cfg.warmup / 2,
             duration=duration,
