@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from sqlmodel import Session
 from starlette.datastructures import FormData
 
 from app import auth, history, reviews
@@ -35,7 +36,7 @@ from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcom
 from app.config import Settings
 from app.engine.grader import PASS_SCORE
 from app.errors import Invalid, TooMany, Unauthorized, Upstream
-from app.models import CriterionPublic, Message, PracticeSession, SessionCreate
+from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
 from app.web.deps import CSRF_FIELD, AdminPage, PageUser, ReviewerPage
 from app.web.i18n import Translator, chosen_language
@@ -392,33 +393,45 @@ def _comments(
     return by_technique, by_message
 
 
-@router.get("/sessions/{session_id}/report")
-def report(
-    request: Request, session_id: str, user: PageUser, catalog: CatalogDep, db: SessionDep
-) -> Response:
+def _graded_session(
+    request: Request, catalog: Catalog, db: Session, user: User, session_id: str
+) -> tuple[SessionReviews, dict[str, Any]]:
+    """What the report and the review desk both show: the session, its grade, the transcript
+    with the evidence marked, and the coaches' comments, in the reader's language."""
     record, messages, graded = service.get(db=db, user=user, session_id=session_id)
     lang = chosen_language(request)[0]
     grade = service.grade_public(*graded) if graded else None
     criteria = grade.criteria if grade and grade.status == "done" else []
     review = reviews.session_reviews(db=db, user=user, session_id=session_id)
+    technique_comments, message_comments = _comments(review)
     persona = catalog.personas[record.persona_id]
+    return review, {
+        "user": user,
+        "record": record,
+        "persona_name": persona.name(lang),
+        "persona_title": persona.title(lang),
+        "grade": grade,
+        "criteria": _criteria_view(catalog, criteria, lang),
+        "transcript": _transcript(messages, criteria),
+        "technique_comments": technique_comments,
+        "message_comments": message_comments,
+    }
+
+
+@router.get("/sessions/{session_id}/report")
+def report(
+    request: Request, session_id: str, user: PageUser, catalog: CatalogDep, db: SessionDep
+) -> Response:
+    review, shown = _graded_session(request, catalog, db, user, session_id)
+    record = shown["record"]
     coach_verdicts: dict[str, list[Any]] = {}
     for verdict in review.verdicts:
         coach_verdicts.setdefault(verdict.technique_id, []).append(verdict)
-    technique_comments, message_comments = _comments(review)
     return render(
         request,
         "report.html",
-        user=user,
-        record=record,
-        persona_name=persona.name(lang),
-        persona_title=persona.title(lang),
-        grade=grade,
-        criteria=_criteria_view(catalog, criteria, lang),
-        transcript=_transcript(messages, criteria),
+        **shown,
         coach_verdicts=coach_verdicts,
-        technique_comments=technique_comments,
-        message_comments=message_comments,
         is_owner=record.user_id == user.id,
         can_review=user.role in ("coach", "admin") and record.user_id != user.id,
         csv_href="/api/exports/grades.csv?" + urlencode({"session": record.id}),
@@ -583,33 +596,20 @@ def review_page(
     db: SessionDep,
     saved: int = 0,
 ) -> Response:
-    record, messages, graded = service.get(db=db, user=user, session_id=session_id)
-    lang = chosen_language(request)[0]
-    grade = service.grade_public(*graded) if graded else None
-    criteria = grade.criteria if grade and grade.status == "done" else []
-    review = reviews.session_reviews(db=db, user=user, session_id=session_id)
+    review, shown = _graded_session(request, catalog, db, user, session_id)
     mine = {v.technique_id: v.coach_verdict for v in review.verdicts if v.reviewer_id == user.id}
     others: dict[str, list[Any]] = {}
     for verdict in review.verdicts:
         if verdict.reviewer_id != user.id:
             others.setdefault(verdict.technique_id, []).append(verdict)
-    technique_comments, message_comments = _comments(review)
-    persona = catalog.personas[record.persona_id]
     return render(
         request,
         "review.html",
-        user=user,
-        record=record,
-        persona_name=persona.name(lang),
-        grade=grade,
-        criteria=_criteria_view(catalog, criteria, lang),
-        transcript=_transcript(messages, criteria),
+        **shown,
         mine=mine,
         others=others,
-        technique_comments=technique_comments,
-        message_comments=message_comments,
         verdicts=VERDICTS,
-        own=record.user_id == user.id,
+        own=shown["record"].user_id == user.id,
         saved=bool(saved),
     )
 
