@@ -464,8 +464,9 @@ def import_(
             counts = result.model_dump()
     typer.echo(
         f"imported {counts['sessions']} sessions ({counts['messages']} messages, "
-        f"{counts['grades']} grades); skipped {counts['skipped']} already present; "
-        f"{counts['reassigned']} given to the importer"
+        f"{counts['grades']} grades, {counts['reviews']} coach reviews, {counts['calls']} "
+        f"model calls); skipped {counts['skipped']} already present; given to the importer: "
+        f"{counts['reassigned']} sessions, {counts['reviews_reassigned']} reviews"
     )
 
 

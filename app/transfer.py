@@ -1,11 +1,16 @@
 """Export and import stored sessions: JSON that round-trips, Markdown, a CSV of verdicts.
 
 The JSON bundle holds everything a session is (its director state, messages with their
-moves and engine metadata, every grade with its criteria), so a bundle imported into
-another database gives the same transcripts and grades. Import is idempotent on session
-ids, and a session goes to the user whose username matches its trainee when the importer
-may see that user, else to the importer: an import can never plant sessions in the
-account of someone the importer could not see.
+moves and engine metadata, every grade with its criteria and the coaches' reviews of it,
+the records of its model calls), so a bundle imported into another database gives the
+same transcripts, grades and coaches' verdicts. Import is idempotent on session ids, and
+a session goes to the user whose username matches its trainee when the importer may see
+that user, else to the importer: an import can never plant sessions in the account of
+someone the importer could not see. Reviews name their reviewer by username too and are
+resolved the same way, but only to a coach or an admin (the only ones who may review);
+otherwise the review becomes the importer's (counted in `reviews_reassigned`): an import
+never puts words in the mouth of someone the importer could not see, and a coach's
+correction of the grader is kept rather than dropped.
 """
 
 from __future__ import annotations
@@ -14,9 +19,16 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -33,16 +45,20 @@ from app.models import (
     Grade,
     GradePublic,
     GradeStatus,
+    LLMCall,
     Message,
     MessagePublic,
     MessageStatus,
     PracticeSession,
+    Review,
     SessionDetail,
     User,
 )
+from app.reviews import MAX_COMMENT_CHARS, REVIEWER_ROLES
 
 FORMAT: Literal["sparring-sessions"] = "sparring-sessions"
 CHUNK = 500  # ids per IN (...) query
+INT_MAX = 2**31 - 1  # an INTEGER column on PostgreSQL
 CSV_COLUMNS = (
     "session_id",
     "trainee",
@@ -90,6 +106,30 @@ class CriterionRecord(Record):
     flagged: bool = False
 
 
+class ReviewRecord(Record):
+    """A coach's verdict on a criterion, or a comment on a criterion or on a message: the
+    shapes app.reviews.save_review stores, with the reviewer by username (database ids
+    mean nothing in another database)."""
+
+    reviewer: str = Field(min_length=1, max_length=64)
+    technique_id: str | None = Field(default=None, max_length=64)
+    message_seq: int | None = Field(default=None, ge=1, le=INT_MAX)
+    verdict: Verdict | None = None
+    comment: str = Field(default="", max_length=MAX_COMMENT_CHARS)
+    created_at: UTCTime
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Self:
+        """A row the review pages can show: on one criterion or one message, saying something."""
+        if (self.technique_id is None) == (self.message_seq is None):
+            raise ValueError("a review is on a technique_id or on a message_seq (exactly one)")
+        if self.verdict is not None and self.technique_id is None:
+            raise ValueError("a verdict is given on a technique_id, not on a message")
+        if self.verdict is None and not self.comment.strip():
+            raise ValueError("a review without a verdict needs a comment")
+        return self
+
+
 class GradeRecord(Record):
     status: GradeStatus
     score: int | None = Field(default=None, ge=0, le=100)
@@ -101,6 +141,22 @@ class GradeRecord(Record):
     created_at: UTCTime
     claimed_at: UTCTime | None = None  # a pending grade is finished by the importing server
     criteria: list[CriterionRecord] = []
+    # oldest first: a coach's latest verdict on a criterion is the one that counts
+    reviews: list[ReviewRecord] = []
+
+
+class LLMCallRecord(Record):
+    """One request the session made to a model endpoint (the llm_calls row, less its ids)."""
+
+    purpose: str = Field(max_length=8)
+    model: str = Field(max_length=120)
+    prompt_version: str = Field(max_length=64)
+    tokens_in: int | None = Field(default=None, ge=0, le=INT_MAX)
+    tokens_out: int | None = Field(default=None, ge=0, le=INT_MAX)
+    latency_ms: int = Field(ge=0, le=INT_MAX)
+    outcome: str = Field(max_length=8)
+    error: str | None = None
+    created_at: UTCTime
 
 
 class SessionRecord(Record):
@@ -133,6 +189,7 @@ class SessionExport(Record):
     session: SessionRecord
     messages: list[MessageRecord]
     grades: list[GradeRecord] = []  # oldest first; the last one is the session's grade
+    calls: list[LLMCallRecord] = []  # oldest first
 
 
 class ExportBundle(Record):
@@ -148,9 +205,14 @@ class ImportCounts(BaseModel):
     messages: int
     grades: int
     reassigned: int  # given to the importer: no visible user with the trainee's name
+    reviews: int  # coaches' verdicts and comments created
+    reviews_reassigned: int  # of those, given to the importer: no visible coach or admin
+    calls: int  # model-call records created
 
 
 # ---------------------------------------------------------------- export
+
+REVIEW_IDS = {"id", "session_id", "grade_id", "reviewer_id"}  # a reviewer travels by username
 
 
 def export_sessions(
@@ -163,7 +225,8 @@ def export_sessions(
     session_id: str | None = None,
 ) -> ExportBundle:
     """The sessions `user` may see (all of them for None: the operator on the server's
-    console), oldest first, with their messages and grades."""
+    console), oldest first, with their messages, grades, reviews and model calls; a
+    fixed number of queries however many sessions (IN lists of CHUNK ids)."""
     query = select(PracticeSession)
     if user is not None and (visible := auth.visible_user_ids(db=db, user=user)) is not None:
         query = query.where(col(PracticeSession.user_id).in_(visible))
@@ -185,6 +248,9 @@ def export_sessions(
         _fetch(db, CriterionResult, CriterionResult.grade_id, grade_ids, CriterionResult.id),
         "grade_id",
     )
+    reviews = _group(_fetch(db, Review, Review.grade_id, grade_ids, Review.id), "grade_id")
+    reviewers = _usernames(db, {v.reviewer_id for rows in reviews.values() for v in rows})
+    calls = _group(_fetch(db, LLMCall, LLMCall.session_id, ids, LLMCall.id), "session_id")
     return ExportBundle(
         exported_at=datetime.now(UTC),
         sessions=[
@@ -201,10 +267,19 @@ def export_sessions(
                             "criteria": [
                                 c.model_dump(exclude={"id", "grade_id"})
                                 for c in criteria.get(g.id, [])
-                            ]
+                            ],
+                            "reviews": [
+                                v.model_dump(exclude=REVIEW_IDS)
+                                | {"reviewer": reviewers[v.reviewer_id]}
+                                for v in reviews.get(g.id, [])
+                            ],
                         }
                     )
                     for g in grades.get(r.id, [])
+                ],
+                calls=[
+                    LLMCallRecord.model_validate(c.model_dump(exclude={"id", "session_id"}))
+                    for c in calls.get(r.id, [])
                 ],
             )
             for r in records
@@ -218,6 +293,16 @@ def _fetch(db: Session, model: Any, key: Any, ids: Sequence[Any], order: Any) ->
         chunk = ids[start : start + CHUNK]
         rows += db.exec(select(model).where(col(key).in_(chunk)).order_by(col(order)))
     return rows
+
+
+def _usernames(db: Session, ids: set[int]) -> dict[int, str]:
+    ordered = sorted(ids)
+    names: dict[int, str] = {}
+    for start in range(0, len(ordered), CHUNK):
+        chunk = ordered[start : start + CHUNK]
+        query = select(User.id, User.username).where(col(User.id).in_(chunk))
+        names.update((user_id, name) for user_id, name in db.exec(query))
+    return names
 
 
 def _group(rows: Iterable[Any], attribute: str) -> dict[Any, list[Any]]:
@@ -292,7 +377,8 @@ def grades_csv(bundle: ExportBundle) -> str:
 def import_sessions(
     *, db: Session, catalog: Catalog, user: User, bundle: ExportBundle
 ) -> ImportCounts:
-    """Recreate the bundle's sessions, messages and grades in one transaction."""
+    """Recreate the bundle's sessions, messages, grades, reviews and model calls in one
+    transaction: the whole bundle is checked before anything is written."""
     for index, item in enumerate(bundle.sessions):
         where = ("body", "sessions", index)
         if item.session.persona_id not in catalog.personas:
@@ -306,8 +392,24 @@ def import_sessions(
                 f"session {item.session.id}: two messages with the same seq",
                 loc=(*where, "messages"),
             )
-    owners = _owners(db, user, {s.session.trainee for s in bundle.sessions})
-    counts = ImportCounts(sessions=0, skipped=0, messages=0, grades=0, reassigned=0)
+        _check_reviews(item, set(seqs), where)
+    trainees = {s.session.trainee for s in bundle.sessions}
+    named = {v.reviewer for s in bundle.sessions for g in s.grades for v in g.reviews}
+    people = _owners(db, user, trainees | named)
+    reviewers = {
+        name: found if (found := people.get(name)) and found.role in REVIEWER_ROLES else user
+        for name in named
+    }
+    counts = ImportCounts(
+        sessions=0,
+        skipped=0,
+        messages=0,
+        grades=0,
+        reassigned=0,
+        reviews=0,
+        reviews_reassigned=0,
+        calls=0,
+    )
     seen: set[str] = set()
     for item in bundle.sessions:
         sid = item.session.id
@@ -315,12 +417,18 @@ def import_sessions(
             counts.skipped += 1
             continue
         seen.add(sid)
-        owner = owners.get(item.session.trainee, user)
+        owner = people.get(item.session.trainee, user)
         counts.reassigned += owner is user and item.session.trainee != user.username
-        _add_session(db, item, owner)
+        _add_session(db, item, owner, reviewers)
         counts.sessions += 1
         counts.messages += len(item.messages)
         counts.grades += len(item.grades)
+        counts.calls += len(item.calls)
+        for review in (v for g in item.grades for v in g.reviews):
+            counts.reviews += 1
+            counts.reviews_reassigned += (
+                reviewers[review.reviewer] is user and review.reviewer != user.username
+            )
     try:
         db.commit()
     except IntegrityError as exc:  # another import of the same ids won the race
@@ -336,7 +444,31 @@ def _owners(db: Session, importer: User, names: set[str]) -> dict[str, User]:
     return {u.username: u for u in found if visible is None or u.id in visible}
 
 
-def _add_session(db: Session, item: SessionExport, owner: User) -> None:
+def _check_reviews(item: SessionExport, seqs: set[int], where: tuple[str | int, ...]) -> None:
+    """save_review's rules, against the bundle instead of the database: reviews are on a
+    finished grade, on one of its criteria or on one of the session's messages."""
+    sid = item.session.id
+    for g, grade in enumerate(item.grades):
+        at = (*where, "grades", g, "reviews")
+        if grade.reviews and grade.status != "done":
+            raise Invalid(f"session {sid}: reviews of a grade that is {grade.status}", loc=at)
+        techniques = {c.technique_id for c in grade.criteria}
+        for r, review in enumerate(grade.reviews):
+            if review.technique_id is not None and review.technique_id not in techniques:
+                raise Invalid(
+                    f"session {sid}: a review of technique '{review.technique_id}', which "
+                    f"its grade does not mark; known: {sorted(techniques)}",
+                    loc=(*at, r, "technique_id"),
+                )
+            if review.message_seq is not None and review.message_seq not in seqs:
+                raise Invalid(
+                    f"session {sid}: a review of message seq {review.message_seq}, "
+                    "which the session does not have",
+                    loc=(*at, r, "message_seq"),
+                )
+
+
+def _add_session(db: Session, item: SessionExport, owner: User, reviewers: dict[str, User]) -> None:
     data = item.session.model_dump()
     max_seq = max((m.seq for m in item.messages), default=0)
     data |= {"user_id": owner.id, "trainee": owner.username, "message_count": max_seq}
@@ -351,3 +483,13 @@ def _add_session(db: Session, item: SessionExport, owner: User) -> None:
             CriterionResult(grade_id=row.id, **c.model_dump())  # type: ignore[arg-type]
             for c in grade.criteria
         )
+        db.add_all(  # in bundle order: ids keep the latest verdict the latest
+            Review(
+                session_id=item.session.id,
+                grade_id=row.id,  # type: ignore[arg-type]
+                reviewer_id=reviewers[v.reviewer].id,  # type: ignore[arg-type]
+                **v.model_dump(exclude={"reviewer"}),
+            )
+            for v in grade.reviews
+        )
+    db.add_all(LLMCall(session_id=item.session.id, **c.model_dump()) for c in item.calls)

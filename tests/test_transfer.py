@@ -1,5 +1,6 @@
-"""Exports and imports: JSON that round-trips into a fresh database, CSV of verdicts,
-Markdown, who may export and import what, and `sparring export` / `sparring import`."""
+"""Exports and imports: JSON that round-trips into a fresh database (coaches' reviews and
+model-call records included), CSV of verdicts, Markdown, who may export and import what,
+and `sparring export` / `sparring import`."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ from app.config import Settings, get_settings
 from app.db import get_engine
 from app.drills import error_text
 from app.main import create_app
-from app.models import User, UserCreate
+from app.models import LLMCall, User, UserCreate
+from app.reviews import VERDICTS
 from app.transfer import CSV_COLUMNS, ExportBundle, grades_csv
 
 runner = CliRunner()
@@ -107,6 +109,60 @@ def by_id(bundle: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["session"]["id"]: item for item in bundle["sessions"]}
 
 
+@pytest.fixture
+def reviewed(people: dict[str, TestClient], settings: Settings) -> dict[str, str]:
+    """carla reviews ada's re-graded session: a verdict against the grader's, then a change
+    of mind, and a comment on the first message; the session also has two model calls."""
+    bundle = people["root"].get(EXPORT).json()
+    sid = next(s["session"]["id"] for s in bundle["sessions"] if len(s["grades"]) == 2)
+    criterion = by_id(bundle)[sid]["grades"][-1]["criteria"][0]
+    technique, grader = criterion["technique_id"], criterion["verdict"]
+    first, final = [v for v in VERDICTS if v != grader][:2]
+    for body in (
+        {"verdicts": {technique: first}, "message_comments": {"1": "Warm opening."}},
+        {"verdicts": {technique: final}},
+    ):
+        response = people["carla"].post(f"/api/sessions/{sid}/reviews", json=body)
+        assert response.status_code == 200, response.text
+    with Session(get_engine(settings.database_url)) as db:
+        db.add(
+            LLMCall(
+                session_id=sid,
+                purpose="actor",
+                model="actor-model",
+                prompt_version="actor-v3",
+                tokens_in=812,
+                tokens_out=64,
+                latency_ms=950,
+                outcome="ok",
+            )
+        )
+        db.add(
+            LLMCall(
+                session_id=sid,
+                purpose="grader",
+                model="grader-model",
+                prompt_version="grader-v2",
+                latency_ms=30000,
+                outcome="error",
+                error="timed out",
+            )
+        )
+        db.commit()
+    return {"sid": sid, "technique": technique, "grader": grader, "first": first, "final": final}
+
+
+def without_ids(reviews: dict[str, Any]) -> dict[str, Any]:
+    """GET /api/sessions/{id}/reviews less the database ids, which differ between databases."""
+    return {
+        "verdicts": [
+            {k: v for k, v in x.items() if k != "reviewer_id"} for x in reviews["verdicts"]
+        ],
+        "comments": [{k: v for k, v in x.items() if k != "id"} for x in reviews["comments"]],
+        "history": [{k: v for k, v in x.items() if k != "id"} for x in reviews["history"]],
+    }
+
+
 # ---------------------------------------------------------------- round trip
 
 
@@ -131,6 +187,9 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_sessions(
         "messages": sum(len(s["messages"]) for s in bundle["sessions"]),
         "grades": sum(len(s["grades"]) for s in bundle["sessions"]),
         "reassigned": 1,
+        "reviews": 0,
+        "reviews_reassigned": 0,
+        "calls": 0,
     }
     again = admin.post(IMPORT, json=bundle).json()
     assert again["sessions"] == 0 and again["skipped"] == 4  # idempotent on session ids
@@ -150,6 +209,124 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_sessions(
             ada_fresh.get(f"/api/sessions/{sid}").json()
             == people["ada"].get(f"/api/sessions/{sid}").json()
         )
+
+
+def test_coaches_reviews_and_model_calls_survive_export_then_import(
+    people: dict[str, TestClient], reviewed: dict[str, str], fresh: FastAPI
+) -> None:
+    sid, technique = reviewed["sid"], reviewed["technique"]
+    bundle = people["root"].get(EXPORT).json()
+    item = by_id(bundle)[sid]
+    assert item["grades"][0]["reviews"] == []  # on the grade carla saw, not the older one
+    assert [
+        (r["reviewer"], r["technique_id"], r["message_seq"], r["verdict"], r["comment"])
+        for r in item["grades"][-1]["reviews"]
+    ] == [
+        ("carla", technique, None, reviewed["first"], ""),
+        ("carla", None, 1, None, "Warm opening."),
+        ("carla", technique, None, reviewed["final"], ""),
+    ]
+    assert [(c["purpose"], c["outcome"], c["error"]) for c in item["calls"]] == [
+        ("actor", "ok", None),
+        ("grader", "error", "timed out"),
+    ]
+
+    admin = client_for(fresh, "admin2", "admin")
+    client_for(fresh, "ada", "trainee", ["blue"])
+    carla = client_for(fresh, "carla", "coach", ["blue"])
+    counts = admin.post(IMPORT, json=bundle)
+    assert counts.status_code == 200, counts.text
+    assert counts.json() == {
+        "sessions": 4,
+        "skipped": 0,
+        "messages": sum(len(s["messages"]) for s in bundle["sessions"]),
+        "grades": sum(len(s["grades"]) for s in bundle["sessions"]),
+        "reassigned": 1,  # bob
+        "reviews": 3,
+        "reviews_reassigned": 0,
+        "calls": 2,
+    }
+    copied = by_id(admin.get(EXPORT).json())
+    for key, original in by_id(bundle).items():
+        assert copied[key]["grades"] == original["grades"]
+        assert copied[key]["calls"] == original["calls"]
+
+    # the coach's latest verdict is still the one shown beside the grader's, comment and
+    # history included, to her and to the trainee
+    url = f"/api/sessions/{sid}/reviews"
+    there = carla.get(url).json()
+    assert [
+        (v["technique_id"], v["reviewer"], v["grader_verdict"], v["coach_verdict"])
+        for v in there["verdicts"]
+    ] == [(technique, "carla", reviewed["grader"], reviewed["final"])]
+    assert [(c["message_seq"], c["comment"]) for c in there["comments"]] == [(1, "Warm opening.")]
+    assert without_ids(there) == without_ids(people["carla"].get(url).json())
+    trainee_view = client_for(fresh, "ada", "trainee").get(url).json()
+    assert without_ids(trainee_view) == without_ids(there)
+
+
+def test_a_bundle_from_before_reviews_and_model_calls_still_imports(
+    people: dict[str, TestClient], fresh: FastAPI
+) -> None:
+    bundle = people["root"].get(EXPORT).json()
+    for item in bundle["sessions"]:  # the shape of a version-1 bundle written before them
+        del item["calls"]
+        for grade in item["grades"]:
+            del grade["reviews"]
+    assert bundle["version"] == 1
+
+    admin = client_for(fresh, "admin2", "admin")
+    counts = admin.post(IMPORT, json=bundle)
+    assert counts.status_code == 200, counts.text
+    assert counts.json()["sessions"] == 4
+    assert counts.json()["reviews"] == counts.json()["calls"] == 0
+    copied = by_id(admin.get(EXPORT).json())
+    for sid, item in by_id(bundle).items():
+        assert copied[sid]["messages"] == item["messages"]
+        assert copied[sid]["grades"] == [g | {"reviews": []} for g in item["grades"]]
+        assert copied[sid]["calls"] == []
+
+
+@pytest.mark.parametrize("carla_here", [None, "trainee", "coach of another team"])
+def test_a_review_by_someone_unknown_here_becomes_the_importers_and_is_counted(
+    people: dict[str, TestClient],
+    reviewed: dict[str, str],
+    fresh: FastAPI,
+    carla_here: str | None,
+) -> None:
+    """Absent, not a reviewer, or not visible to the importer: the same to an import."""
+    bundle = people["root"].get(EXPORT).json()
+    client_for(fresh, "ada", "trainee", ["blue"])
+    if carla_here == "trainee":
+        client_for(fresh, "carla", "trainee", ["blue"])
+    elif carla_here:
+        client_for(fresh, "carla", "coach", ["red"])
+    dora = client_for(fresh, "dora", "coach", ["blue"])
+    counts = dora.post(IMPORT, json=bundle)
+    assert counts.status_code == 200, counts.text
+    assert counts.json()["reviews"] == 3 and counts.json()["reviews_reassigned"] == 3
+
+    shown = dora.get(f"/api/sessions/{reviewed['sid']}/reviews").json()
+    assert [(v["reviewer"], v["coach_verdict"]) for v in shown["verdicts"]] == [
+        ("dora", reviewed["final"])
+    ]
+    assert [(c["reviewer"], c["comment"]) for c in shown["comments"]] == [("dora", "Warm opening.")]
+    assert {r["reviewer"] for r in shown["history"]} == {"dora"}
+
+
+def test_a_review_of_a_message_the_session_lacks_is_refused_and_nothing_is_imported(
+    people: dict[str, TestClient], reviewed: dict[str, str], fresh: FastAPI
+) -> None:
+    bundle = people["root"].get(EXPORT).json()
+    reviews = by_id(bundle)[reviewed["sid"]]["grades"][-1]["reviews"]
+    next(r for r in reviews if r["message_seq"])["message_seq"] = 99
+
+    admin = client_for(fresh, "admin2", "admin")
+    response = admin.post(IMPORT, json=bundle)
+    assert response.status_code == 422
+    assert f"session {reviewed['sid']}: a review of message seq 99" in error_text(response)
+    assert admin.get(EXPORT).json()["sessions"] == []
+    assert admin.get(f"/api/sessions/{reviewed['sid']}").status_code == 404
 
 
 # ---------------------------------------------------------------- who sees what
@@ -193,12 +370,34 @@ def test_import_needs_a_coach_or_an_admin_who_cannot_plant_sessions_outside_her_
     assert client_for(fresh, "bob", "trainee").get(EXPORT).json()["sessions"] == []
 
 
+def add_review(bundle: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    """A comment on message 1 of the first session's latest grade, changed by `fields`."""
+    grade = bundle["sessions"][0]["grades"][-1]
+    review = {
+        "reviewer": "carla",
+        "message_seq": 1,
+        "comment": "Good.",
+        "created_at": "2025-01-01T00:00:00Z",
+    }
+    grade["reviews"].append(review | fields)
+    return grade
+
+
 BROKEN: list[tuple[Callable[[dict[str, Any]], object], str | None]] = [
     (lambda b: b["sessions"][0]["session"].update(persona_id="ghost"), "ghost"),
     (lambda b: b["sessions"][0]["messages"].append(b["sessions"][0]["messages"][0]), "seq"),
     (lambda b: b.update(format="something-else"), None),
     (lambda b: b["sessions"][0]["session"].update(state={"meters": 1}), None),
     (lambda b: b["sessions"][0]["session"].update(id="../etc"), None),
+    (lambda b: add_review(b, message_seq=None, technique_id="ghost-move"), "ghost-move"),
+    (lambda b: add_review(b, message_seq=None, technique_id="x", verdict="superb"), "verdict"),
+    (lambda b: add_review(b, technique_id="x"), "exactly one"),
+    (lambda b: add_review(b, verdict="missed"), "technique_id, not on a message"),
+    (lambda b: add_review(b, comment="  "), "needs a comment"),
+    (lambda b: add_review(b, message_seq=0), "message_seq"),
+    (lambda b: add_review(b, reviewer_id=3), "reviewer_id"),
+    (lambda b: add_review(b).update(status="failed"), "reviews of a grade that is failed"),
+    (lambda b: b["sessions"][0]["calls"].append({"purpose": "actor"}), "latency_ms"),
 ]
 
 
@@ -282,7 +481,8 @@ def test_cli_export_and_import_round_trip(
     use_database(str(fresh.state.engine.url))  # its start created the account `admin`
     imported = runner.invoke(cli, ["import", str(out)])
     assert imported.exit_code == 0, imported.output
-    assert "imported 4 sessions" in imported.stdout and "4 given to the importer" in imported.stdout
+    assert "imported 4 sessions" in imported.stdout
+    assert "given to the importer: 4 sessions, 0 reviews" in imported.stdout
     copied = by_id(client_for(fresh, "admin", "admin").get(EXPORT).json())
     for sid, item in by_id(exported).items():
         assert copied[sid]["messages"] == item["messages"]
