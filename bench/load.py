@@ -53,6 +53,15 @@ TRAINEE_LINES = (
 TIMEOUT = httpx.Timeout(60.0)
 
 
+SESSION_TAGS = itertools.count(1)  # unique in a bench run, whichever crowd plays
+
+
+def said(line: str, session_tag: int) -> str:
+    """A line as said in one session: real trainees never send the same text twice, so what
+    the app remembers per message must not flatter it (SESSION_TAGS)."""
+    return f"{line} ({session_tag})"
+
+
 def client(base_url: str, concurrency: int) -> httpx.AsyncClient:
     """Keep-alive connections are dropped after 2 s idle: before uvicorn closes them (5 s), so
     a request never goes out on a connection the server is closing."""
@@ -173,11 +182,12 @@ async def app_trainee(
         if started is None:
             await asyncio.sleep(0.05)
             continue
-        sid = started["session"]["id"]
+        sid, tag = started["session"]["id"], next(SESSION_TAGS)
         turns = 0
         for line in TRAINEE_LINES:
             if time.monotonic() >= rec.deadline:
                 return
+            line = said(line, tag)
             url = f"/api/sessions/{sid}/messages"
             if stream:
                 status = await sse_turn(http, rec, url, {"content": line}, headers)
@@ -258,9 +268,11 @@ async def baseline_trainee(
     shape = itertools.cycle(lengths[number % len(lengths) :] + lengths[: number % len(lengths)])
     while time.monotonic() < rec.deadline:
         await timed(rec, "start", http.post(start_path, json={"content": ""}))
+        tag = next(SESSION_TAGS)
         for line in TRAINEE_LINES[: next(shape)]:
             if time.monotonic() >= rec.deadline:
                 return
+            line = said(line, tag)
             if stream:
                 await sse_turn(http, rec, turn_path + "/stream", {"content": line}, {})
             else:

@@ -1176,6 +1176,22 @@ def test_curly_and_straight_apostrophes(moves: dict[str, Move]) -> None:
         assert "boundary" in move_ids(detect(text, "it", moves))
 
 
+def test_a_remembered_message_follows_the_patterns_it_is_read_with(
+    moves: dict[str, Move],
+) -> None:
+    text = "Don't worry, we'll get there. Ti chiamo domani."
+    assert "reassurance" in move_ids(detect(text, "en", moves))
+    first = detect(text, "en", moves)
+    first.clear()  # a caller's list is its own: the remembered answer is not changed
+    assert "reassurance" in move_ids(detect(text, "en", moves))
+    edited = dict(moves)
+    edited["reassurance"] = moves["reassurance"].model_copy(
+        update={"patterns": {**moves["reassurance"].patterns, "en": [r"\bnever matches\b"]}}
+    )
+    assert "reassurance" not in move_ids(detect(text, "en", edited))
+    assert "reassurance" in move_ids(detect(text, "en", moves))
+
+
 # --- the technique catalogue -------------------------------------------------------------
 
 DOMAIN_TECHNIQUES = {

@@ -16,6 +16,9 @@ from app.catalog import Language, Move, alternation
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
 
 
+MoveSet = tuple[tuple[str, tuple[str, ...]], ...]  # (move id, its patterns in one language)
+
+
 @dataclass(frozen=True, slots=True)
 class Detection:
     move: str
@@ -43,11 +46,24 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]:
-    """Every move found in `text`, at most one detection per move and sentence."""
+    """Every move found in `text`, at most one detection per move and sentence.
+
+    Remembered for recent messages: the grader reads again each message the director read
+    during the session, and the regexes are the costliest part of a turn."""
+    key = tuple((move.id, tuple(move.patterns[lang])) for move in moves.values())
+    return list(_detect(text, _catalogs.setdefault(key, key)))
+
+
+# One instance of each set of patterns seen (a handful), so remembered messages share it.
+_catalogs: dict[MoveSet, MoveSet] = {}
+
+
+@lru_cache(maxsize=4096)
+def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
     spans = sentences(text)
     found: list[Detection] = []
-    for move in moves.values():
-        pattern = _compiled(tuple(move.patterns[lang]))
+    for move_id, patterns in moves:
+        pattern = _compiled(patterns)
         seen: set[int] = set()
         pos = 0
         while match := pattern.search(text, pos):
@@ -56,10 +72,10 @@ def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]
             start, end = span or (0, len(text))
             if start not in seen:
                 seen.add(start)
-                found.append(Detection(move.id, text[start:end], start, end))
+                found.append(Detection(move_id, text[start:end], start, end))
             pos = end if span else at + 1  # one detection per sentence: on to the next one
     found.sort(key=lambda d: (d.start, d.move))
-    return found
+    return tuple(found)
 
 
 def move_ids(detections: list[Detection]) -> set[str]:
