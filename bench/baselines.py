@@ -9,22 +9,32 @@ the thread pool, the openai SDK, fastapi.sse), doing only what a turn cannot do 
 - POST /turn/stream: the same call, each upstream delta forwarded as an SSE `delta` event.
 - POST /end: the grader's call (the real grader prompt, a JSON-schema answer), returned.
 - POST /constant: a constant, for the offline engine's floor.
+- POST /durable: the least a turn stores, for the offline engine's second floor: the Bearer
+  token looked up (SQLModel on SQLite, the app's pragmas), the text written as one row,
+  committed, and a constant returned. BENCH_STORE is its SQLite file, BENCH_TRAINEES the
+  number of tokens (`trainee_token(i)`).
 
-No authentication, database, director or validation: the floor for this stack.
+Apart from /durable: no authentication, database, director or validation, the floor for
+this stack.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import openai
-from fastapi import FastAPI
+from fastapi import FastAPI, Header, HTTPException
 from fastapi.sse import EventSourceResponse, format_sse_event
 from pydantic import BaseModel
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import registry
+from sqlmodel import Field, Session, SQLModel, create_engine, select
 
 PERSONA = "impossible-idea"
 CONSTANT = {"reply": "Fine.", "status": "active"}
@@ -32,6 +42,51 @@ CONSTANT = {"reply": "Fine.", "status": "active"}
 
 class Say(BaseModel):
     content: str = ""
+
+
+class Stored(SQLModel, registry=registry()):
+    """The durable floor's tables, in their own registry: never in the app's metadata."""
+
+
+class Token(Stored, table=True):
+    __tablename__ = "tokens"
+    token_hash: str = Field(primary_key=True, max_length=64)
+    user_id: int
+
+
+class Note(Stored, table=True):
+    __tablename__ = "notes"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True)
+    content: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+def trainee_token(number: int) -> str:
+    return f"bench-trainee-{number}"
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _store(path: str, trainees: int) -> Engine:
+    """The durable floor's SQLite file, with the pragmas the app sets, and its tokens."""
+    engine = create_engine(f"sqlite:///{path}", connect_args={"check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        for pragma in ("journal_mode=WAL", "busy_timeout=30000", "synchronous=NORMAL"):
+            dbapi_connection.execute(f"PRAGMA {pragma}")
+
+    Stored.metadata.create_all(engine)
+    with Session(engine) as db:
+        if db.exec(select(Token)).first() is None:
+            db.add_all(
+                Token(token_hash=_digest(trainee_token(i)), user_id=i) for i in range(trainees)
+            )
+            db.commit()
+    return engine
 
 
 def write_prompts(path: Path) -> Path:
@@ -163,5 +218,19 @@ def create_app() -> FastAPI:
     @app.post("/constant")
     def constant(body: Say) -> dict[str, Any]:
         return CONSTANT
+
+    if store_path := os.environ.get("BENCH_STORE"):
+        store = _store(store_path, int(os.environ.get("BENCH_TRAINEES", "1")))
+
+        @app.post("/durable")
+        def durable(body: Say, authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
+            with Session(store, expire_on_commit=False) as db:
+                secret = authorization.removeprefix("Bearer ")
+                token = db.get(Token, _digest(secret))
+                if token is None:
+                    raise HTTPException(401, "unknown token")
+                db.add(Note(user_id=token.user_id, content=body.content))
+                db.commit()
+            return CONSTANT
 
     return app

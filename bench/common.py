@@ -233,6 +233,10 @@ class Services:
 
             prompts = write_prompts(self.cfg.workdir / "baseline-prompts.json")
             env = {"BENCH_UPSTREAM": self.stub.base_url, "BENCH_PROMPTS": str(prompts)}
+            env |= {
+                "BENCH_STORE": str(self.cfg.workdir / "durable.db"),
+                "BENCH_TRAINEES": str(self.cfg.concurrency),
+            }
             self._baseline = Server(
                 "baseline", "bench.baselines:create_app", env=env, logdir=self.cfg.workdir
             )

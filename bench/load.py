@@ -262,22 +262,24 @@ async def baseline_trainee(
     start_path: str = "/start",
     turn_path: str = "/turn",
     end_path: str = "/end",
+    headers: dict[str, str] | None = None,
 ) -> None:
     """The same shape of session on a baseline: a start, as many turns as the app's sessions
     had (cycling through `lengths`), an end."""
     shape = itertools.cycle(lengths[number % len(lengths) :] + lengths[: number % len(lengths)])
     while time.monotonic() < rec.deadline:
-        await timed(rec, "start", http.post(start_path, json={"content": ""}))
+        await timed(rec, "start", http.post(start_path, json={"content": ""}, headers=headers))
         tag = next(SESSION_TAGS)
         for line in TRAINEE_LINES[: next(shape)]:
             if time.monotonic() >= rec.deadline:
                 return
             line = said(line, tag)
             if stream:
-                await sse_turn(http, rec, turn_path + "/stream", {"content": line}, {})
+                await sse_turn(http, rec, turn_path + "/stream", {"content": line}, headers or {})
             else:
-                await timed(rec, "turn", http.post(turn_path, json={"content": line}))
-        await timed(rec, "end", http.post(end_path, json={"content": ""}))
+                turn = http.post(turn_path, json={"content": line}, headers=headers)
+                await timed(rec, "turn", turn)
+        await timed(rec, "end", http.post(end_path, json={"content": ""}, headers=headers))
 
 
 # ---------------------------------------------------------------- running a crowd

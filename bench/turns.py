@@ -81,6 +81,7 @@ class Pair:
     app_cpu: dict[str, float]
     base: Recorder
     base_cpu: dict[str, float]
+    others: list[tuple[Recorder, dict[str, float]]]  # the `also` baselines, in order
 
 
 def paired(
@@ -92,12 +93,14 @@ def paired(
     warmup: float,
     duration: float,
     needs: tuple[str, ...] = ("turn",),
+    also: tuple[Side, ...] = (),
 ) -> Pair:
-    """The app and its baseline in alternating rounds (`cfg.rounds`, `duration` in all for
-    each), so that whatever else the machine does at a moment weighs on both alike."""
+    """The app and its baseline (and the `also` ones) in alternating rounds (`cfg.rounds`,
+    `duration` in all for each), so whatever else the machine does at a moment weighs on
+    all alike."""
     found: list[tuple[Recorder, Counter[str]]] = []
     for _ in range(cfg.rounds):
-        for index, side in enumerate((app, base)):
+        for index, side in enumerate((app, base, *also)):
             lengths = (found[0][0].session_turns if found else []) or [12]
             rec, cpu = measure(
                 side.url,
@@ -109,14 +112,15 @@ def paired(
                 needs=needs,
                 minimum=cfg.min_samples,
             )
-            rec.errors = [f"{'app' if index == 0 else 'baseline'}: {e}" for e in rec.errors]
+            name = "app" if index == 0 else f"baseline {index}"
+            rec.errors = [f"{name}: {e}" for e in rec.errors]
             if len(found) <= index:
                 found.append((rec, Counter(cpu)))
             else:
                 found[index][0].merge(rec)
                 found[index][1].update(cpu)
-    (a, a_cpu), (b, b_cpu) = found
-    return Pair(a, dict(a_cpu), b, dict(b_cpu))
+    (a, a_cpu), (b, b_cpu), *others = found
+    return Pair(a, dict(a_cpu), b, dict(b_cpu), [(r, dict(c)) for r, c in others])
 
 
 def llm_sides(
