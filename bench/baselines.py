@@ -9,10 +9,12 @@ the thread pool, the openai SDK, fastapi.sse), doing only what a turn cannot do 
 - POST /turn/stream: the same call, each upstream delta forwarded as an SSE `delta` event.
 - POST /end: the grader's call (the real grader prompt, a JSON-schema answer), returned.
 - POST /constant: a constant, for the offline engine's floor.
-- POST /durable: the least a turn stores, for the offline engine's second floor: the Bearer
-  token looked up (SQLModel on SQLite, the app's pragmas), the text written as one row,
-  committed, and a constant returned. BENCH_STORE is its SQLite file, BENCH_TRAINEES the
-  number of tokens (`trainee_token(i)`).
+- POST /durable: the least a turn stores, the offline engine's second floor: the Bearer
+  token looked up (SQLModel on SQLite, the app's pragmas), the text written as one row and
+  committed, a constant returned. /durable/start, /durable/turn, /durable/end: the same
+  around the model calls above, the `llm` engine's second floor; a turn commits the
+  trainee's text before the call (so an upstream failure loses nothing) and the reply after.
+  BENCH_STORE is their SQLite file, BENCH_TRAINEES the number of tokens (`trainee_token(i)`).
 
 Apart from /durable: no authentication, database, director or validation, the floor for
 this stack.
@@ -62,8 +64,16 @@ class Note(Stored, table=True):
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
+BearerHeader = Annotated[str, Header(alias="authorization")]
+
+
 def trainee_token(number: int) -> str:
     return f"bench-trainee-{number}"
+
+
+def bearer(number: int) -> dict[str, str]:
+    """The headers trainee `number` sends to the /durable routes."""
+    return {"Authorization": f"Bearer {trainee_token(number)}"}
 
 
 def _digest(secret: str) -> str:
@@ -222,15 +232,43 @@ def create_app() -> FastAPI:
     if store_path := os.environ.get("BENCH_STORE"):
         store = _store(store_path, int(os.environ.get("BENCH_TRAINEES", "1")))
 
-        @app.post("/durable")
-        def durable(body: Say, authorization: Annotated[str, Header()] = "") -> dict[str, Any]:
-            with Session(store, expire_on_commit=False) as db:
-                secret = authorization.removeprefix("Bearer ")
-                token = db.get(Token, _digest(secret))
+        def trainee(authorization: str) -> int:
+            with Session(store) as db:
+                token = db.get(Token, _digest(authorization.removeprefix("Bearer ")))
                 if token is None:
                     raise HTTPException(401, "unknown token")
-                db.add(Note(user_id=token.user_id, content=body.content))
+                return token.user_id
+
+        def keep(user_id: int, text: str) -> None:
+            with Session(store) as db:
+                db.add(Note(user_id=user_id, content=text))
                 db.commit()
+
+        @app.post("/durable")
+        def durable(body: Say, authorization: BearerHeader = "") -> dict[str, Any]:
+            keep(trainee(authorization), body.content)
             return CONSTANT
+
+        @app.post("/durable/start")
+        def durable_start(body: Say, authorization: BearerHeader = "") -> dict[str, Any]:
+            user_id = trainee(authorization)
+            answer = start(body)
+            keep(user_id, answer["messages"][0])
+            return answer
+
+        @app.post("/durable/turn")
+        def durable_turn(body: Say, authorization: BearerHeader = "") -> dict[str, Any]:
+            user_id = trainee(authorization)
+            keep(user_id, body.content)  # stored before the model is called, as the app does
+            answer = turn(body)
+            keep(user_id, answer["reply"])
+            return answer
+
+        @app.post("/durable/end")
+        def durable_end(body: Say, authorization: BearerHeader = "") -> dict[str, Any]:
+            user_id = trainee(authorization)
+            grade = end(body)
+            keep(user_id, json.dumps(grade))
+            return grade
 
     return app

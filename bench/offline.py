@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from bench.baselines import trainee_token
+from bench.baselines import bearer
 from bench.common import Config, Services, ratio
 from bench.load import Recorder, app_trainee, baseline_trainee
 from bench.report import Figure, Result, number, table
@@ -39,7 +39,7 @@ def run(cfg: Config, services: Services) -> Result:
                 start_path=path,
                 turn_path=path,
                 end_path=path,
-                headers={"Authorization": f"Bearer {trainee_token(i)}"},
+                headers=bearer(i),
             )
 
         return trainee

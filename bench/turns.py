@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 
 import httpx
 
-from bench.baselines import write_prompts
+from bench.baselines import bearer, write_prompts
 from bench.common import (
     Config,
     Database,
@@ -151,6 +151,26 @@ def llm_sides(
     return Side(app.url, on_app, watch(app)), Side(base.url, on_base, watch(base))
 
 
+def durable_llm_side(base: Server, also: list[Process]) -> Side:
+    """The bare proxy storing the least a turn must around the same model calls
+    (`/durable/…`: token check, the trainee's text committed before the call, the reply
+    after), replaying the app's session lengths."""
+
+    def on_floor(lengths: list[int]) -> Trainee:
+        return lambda http, rec, i: baseline_trainee(
+            http,
+            rec,
+            number=i,
+            lengths=lengths,
+            start_path="/durable/start",
+            turn_path="/durable/turn",
+            end_path="/durable/end",
+            headers=bearer(i),
+        )
+
+    return Side(base.url, on_floor, [base, *also])
+
+
 def cpu_per(cpu: dict[str, float], rec: Recorder) -> str:
     requests = sum(len(v) for k, v in rec.samples.items() if k in ("start", "turn", "end"))
     return ", ".join(f"{name} {1000 * s / max(requests, 1):.2f}" for name, s in cpu.items())
@@ -255,16 +275,21 @@ def _turn_overhead(
         concurrency=n,
         warmup=cfg.warmup,
         duration=cfg.duration,
+        also=(durable_llm_side(base, [stub]),),
     )
-    a, b = pair.app.summary("turn"), pair.base.summary("turn")
-    vs = "bare proxy"
+    [(floor, floor_cpu)] = pair.others
+    a, b, f = pair.app.summary("turn"), pair.base.summary("turn"), floor.summary("turn")
+    vs, durable = "bare proxy", "proxy + storage"
     result.figures = [
         Figure("p50 turn", a["p50_ms"], b["p50_ms"], "ms", goal=1.3, baseline_name=vs),
         Figure("p99 turn", a["p99_ms"], b["p99_ms"], "ms", baseline_name=vs),
         Figure("turns/s", a["per_s"], b["per_s"], "turns/s", better="higher", baseline_name=vs),
+        Figure("p50 turn", a["p50_ms"], f["p50_ms"], "ms", baseline_name=durable),
+        Figure("turns/s", a["per_s"], f["per_s"], "turns/s", "higher", baseline_name=durable),
     ]
     rows = latency_rows("app", pair.app, ("start", "turn", "end"))
     rows += latency_rows(vs, pair.base, ("start", "turn", "end"))
+    rows += latency_rows(durable, floor, ("start", "turn", "end"))
     lengths = pair.app.session_turns or [0]
     result.details = [
         f"{n} trainees at once, each playing full sessions (start, turns until the client ends "
@@ -274,14 +299,18 @@ def _turn_overhead(
         f"{len(pair.app.session_turns)} sessions finished, "
         f"{sum(lengths) / len(lengths):.1f} turns each on average. The bare proxy gets the "
         "same sequence: a start, as many turns as the app's sessions had, an end, each making "
-        "the same upstream call.",
+        "the same upstream call. The proxy + storage (`/durable/…` on the same server) does "
+        "the least a turn must store around that call: it looks the trainee's token up, "
+        "commits the trainee's text before the call (so a model failure loses nothing) and "
+        "the reply after, one row each (SQLModel on SQLite, the app's pragmas).",
         "",
         *table(["server", "request", "count", "p50", "p99", "per s"], rows),
         "",
         "CPU ms per request (server, stub, load generator): "
-        f"app: {cpu_per(pair.app_cpu, pair.app)}; {vs}: {cpu_per(pair.base_cpu, pair.base)}.",
+        f"app: {cpu_per(pair.app_cpu, pair.app)}; {vs}: {cpu_per(pair.base_cpu, pair.base)}; "
+        f"{durable}: {cpu_per(floor_cpu, floor)}.",
     ]
-    result.errors = pair.app.errors + pair.base.errors
+    result.errors = pair.app.errors + pair.base.errors + floor.errors
     result.seconds = time.monotonic() - started
 
 
