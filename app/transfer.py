@@ -200,14 +200,14 @@ class ExportBundle(Record):
 
 
 class ImportCounts(BaseModel):
-    sessions: int  # created
-    skipped: int  # already present (same id): importing twice changes nothing
-    messages: int
-    grades: int
-    reassigned: int  # given to the importer: no visible user with the trainee's name
-    reviews: int  # coaches' verdicts and comments created
-    reviews_reassigned: int  # of those, given to the importer: no visible coach or admin
-    calls: int  # model-call records created
+    sessions: int = 0  # created
+    skipped: int = 0  # already present (same id): importing twice changes nothing
+    messages: int = 0
+    grades: int = 0
+    reassigned: int = 0  # given to the importer: no visible user with the trainee's name
+    reviews: int = 0  # coaches' verdicts and comments created
+    reviews_reassigned: int = 0  # of those, given to the importer: no visible coach or admin
+    calls: int = 0  # model-call records created
 
 
 # ---------------------------------------------------------------- export
@@ -400,16 +400,7 @@ def import_sessions(
         name: found if (found := people.get(name)) and found.role in REVIEWER_ROLES else user
         for name in named
     }
-    counts = ImportCounts(
-        sessions=0,
-        skipped=0,
-        messages=0,
-        grades=0,
-        reassigned=0,
-        reviews=0,
-        reviews_reassigned=0,
-        calls=0,
-    )
+    counts = ImportCounts()
     seen: set[str] = set()
     for item in bundle.sessions:
         sid = item.session.id

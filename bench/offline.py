@@ -7,13 +7,11 @@ costs and how much is the turn's own work."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
-from bench.baselines import bearer
 from bench.common import Config, Services, ratio
-from bench.load import Recorder, app_trainee, baseline_trainee
+from bench.load import app_trainee
 from bench.report import Figure, Result, number, table
-from bench.turns import Side, Trainee, cpu_per, latency_rows, paired
+from bench.turns import Side, Trainee, bearer_side, cpu_per, latency_rows, paired, requests
 
 
 def run(cfg: Config, services: Services) -> Result:
@@ -28,37 +26,22 @@ def run(cfg: Config, services: Services) -> Result:
             http, rec, token=tokens[i], engine="offline", number=i
         )
 
-    def on_base(path: str) -> Callable[[list[int]], Trainee]:
-        # every request of the session's shape goes to `path`; only turns count as turns
-        def trainee(lengths: list[int]) -> Trainee:
-            return lambda http, rec, i: baseline_trainee(
-                http,
-                rec,
-                number=i,
-                lengths=lengths,
-                start_path=path,
-                turn_path=path,
-                end_path=path,
-                headers=bearer(i),
-            )
-
-        return trainee
-
     pair = paired(
         cfg,
         Side(app.url, on_app, [app]),
-        Side(base.url, on_base("/constant"), [base]),
+        # start, turns and end all go to one route; only turns count as turns
+        bearer_side(base, ("/constant",) * 3, [base]),
         concurrency=n,
         warmup=cfg.warmup,
         duration=cfg.duration,
-        also=(Side(base.url, on_base("/durable"), [base]),),
+        also=(bearer_side(base, ("/durable",) * 3, [base]),),
     )
     app_rec, app_cpu, base_rec, base_cpu = pair.app, pair.app_cpu, pair.base, pair.base_cpu
     [(floor_rec, floor_cpu)] = pair.others
     a, b, f = app_rec.summary("turn"), base_rec.summary("turn"), floor_rec.summary("turn")
-    a_cpu = 1000 * app_cpu["app"] / max(1, _requests(app_rec))
-    b_cpu = 1000 * base_cpu["baseline"] / max(1, _requests(base_rec))
-    f_cpu = 1000 * floor_cpu["baseline"] / max(1, _requests(floor_rec))
+    a_cpu = 1000 * app_cpu["app"] / max(1, requests(app_rec))
+    b_cpu = 1000 * base_cpu["baseline"] / max(1, requests(base_rec))
+    f_cpu = 1000 * floor_cpu["baseline"] / max(1, requests(floor_rec))
     durable = "durable endpoint (token, one row)"
     result.figures = [
         Figure(
@@ -102,7 +85,3 @@ def run(cfg: Config, services: Services) -> Result:
     result.errors = app_rec.errors + base_rec.errors + floor_rec.errors
     result.seconds = time.monotonic() - started
     return result
-
-
-def _requests(rec: Recorder) -> int:
-    return sum(len(v) for k, v in rec.samples.items() if k in ("start", "turn", "end"))

@@ -151,29 +151,36 @@ def llm_sides(
     return Side(app.url, on_app, watch(app)), Side(base.url, on_base, watch(base))
 
 
-def durable_llm_side(base: Server, also: list[Process]) -> Side:
-    """The bare proxy storing the least a turn must around the same model calls
-    (`/durable/…`: token check, the trainee's text committed before the call, the reply
-    after), replaying the app's session lengths."""
+DURABLE_LLM = ("/durable/start", "/durable/turn", "/durable/end")
 
-    def on_floor(lengths: list[int]) -> Trainee:
+
+def bearer_side(base: Server, paths: tuple[str, str, str], watch: list[Process]) -> Side:
+    """A baseline's routes (`paths`: start, turn, end) called with each trainee's Bearer
+    token (the `/durable…` routes check it), replaying the app's session lengths."""
+    start, turn, end = paths
+
+    def trainee(lengths: list[int]) -> Trainee:
         return lambda http, rec, i: baseline_trainee(
             http,
             rec,
             number=i,
             lengths=lengths,
-            start_path="/durable/start",
-            turn_path="/durable/turn",
-            end_path="/durable/end",
+            start_path=start,
+            turn_path=turn,
+            end_path=end,
             headers=bearer(i),
         )
 
-    return Side(base.url, on_floor, [base, *also])
+    return Side(base.url, trainee, watch)
+
+
+def requests(rec: Recorder) -> int:
+    return sum(len(v) for k, v in rec.samples.items() if k in ("start", "turn", "end"))
 
 
 def cpu_per(cpu: dict[str, float], rec: Recorder) -> str:
-    requests = sum(len(v) for k, v in rec.samples.items() if k in ("start", "turn", "end"))
-    return ", ".join(f"{name} {1000 * s / max(requests, 1):.2f}" for name, s in cpu.items())
+    count = max(requests(rec), 1)
+    return ", ".join(f"{name} {1000 * s / count:.2f}" for name, s in cpu.items())
 
 
 def latency_rows(label: str, rec: Recorder, kinds: tuple[str, ...]) -> list[list[str]]:
@@ -275,7 +282,8 @@ def _turn_overhead(
         concurrency=n,
         warmup=cfg.warmup,
         duration=cfg.duration,
-        also=(durable_llm_side(base, [stub]),),
+        # the same model calls, storing the least a turn must around them
+        also=(bearer_side(base, DURABLE_LLM, [base, stub]),),
     )
     [(floor, floor_cpu)] = pair.others
     a, b, f = pair.app.summary("turn"), pair.base.summary("turn"), floor.summary("turn")
