@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from app.catalog import Language, Move, alternation
+from app.engine.needles import fold, needles
 
 # A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
@@ -28,9 +29,13 @@ class Detection:
 
 
 @lru_cache(maxsize=256)
-def _compiled(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """A move's patterns as one regex: a search per sentence, not a scan per pattern."""
-    return re.compile(alternation(patterns), re.IGNORECASE)
+def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
+    """A move's patterns as one regex (a search per sentence, not a scan per pattern), and
+    a search for its needles in the folded text: without one of them it cannot match."""
+    regex = alternation(patterns)
+    found = needles(regex)
+    prefilter = re.compile("|".join(map(re.escape, sorted(found)))) if found else None
+    return re.compile(regex, re.IGNORECASE), prefilter
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -61,9 +66,12 @@ _catalogs: dict[MoveSet, MoveSet] = {}
 @lru_cache(maxsize=4096)
 def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
     spans = sentences(text)
+    folded = fold(text)
     found: list[Detection] = []
     for move_id, patterns in moves:
-        pattern = _compiled(patterns)
+        pattern, prefilter = _compiled(patterns)
+        if folded is not None and prefilter is not None and not prefilter.search(folded):
+            continue  # most moves: none of the needles, no search for the move
         seen: set[int] = set()
         pos = 0
         while match := pattern.search(text, pos):
