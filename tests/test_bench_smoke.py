@@ -47,3 +47,11 @@ def test_every_benchmark_runs_at_smoke_size(tmp_path: Path) -> None:
             "py-spy could not attach to the server; set SPARRING_REQUIRE_PROFILER=1 to fail"
         )
     assert profiled, "no profile was written"
+
+
+def test_the_instruction_count_plays_whole_sessions() -> None:
+    # `python -m bench.instructions` counts, under callgrind, what this plays; without
+    # valgrind here, check that it plays full sessions (start, turns, end) and stores them
+    from bench.instructions import play
+
+    assert play(1) >= 10  # the opening, at least a few turns of two messages, and no error
