@@ -21,6 +21,7 @@ from app.api import engines, exports, grading, reviews, sessions, users
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import get_engine, migrate
+from app.engine import detectors
 from app.engines import build_engines
 from app.errors import ERROR_RESPONSES, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.settings = settings
         app.state.catalog = load_catalog(settings.personas_dir, settings.prompts_dir)
         app.state.engines = build_engines(settings, app.state.catalog)
+        detectors.prepare(app.state.catalog.moves)
         app.state.engine = prepare_database(settings)
         sweeper = GradeSweeper(app, settings)
         sweeper.start()

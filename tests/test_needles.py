@@ -6,12 +6,15 @@ from __future__ import annotations
 import re
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.catalog import LANGUAGES, Move, alternation, load_catalog
+from app.config import Settings
 from app.engine.detectors import _compiled, detect, move_ids
 from app.engine.needles import fold, needles
+from app.main import create_app
 from tests.test_detectors import CASES
 
 MOVES: dict[str, Move] = load_catalog().moves
@@ -85,3 +88,12 @@ def test_fold_matches_ignorecase() -> None:
     assert fold("ſORRY") == fold("sorry") == "sorry"
     assert fold("ΣΟΦΟΣ") == fold("σοφος")
     assert fold("İstanbul") is None  # lowercase is one letter longer: every regex runs
+
+
+def test_start_up_compiles_the_detectors(settings: Settings) -> None:
+    # so that the first trainee message after a start does not wait ~70 ms a language for it
+    _compiled.cache_clear()
+    with TestClient(create_app(settings)):
+        assert _compiled.cache_info().currsize == len(
+            {tuple(move.patterns[lang]) for move in MOVES.values() for lang in LANGUAGES}
+        )

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from app.catalog import Language, Move, alternation
+from app.catalog import LANGUAGES, Language, Move, alternation
 from app.engine.needles import fold, needles
 
 # A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
@@ -84,6 +84,14 @@ def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
             pos = end if span else at + 1  # one detection per sentence: on to the next one
     found.sort(key=lambda d: (d.start, d.move))
     return tuple(found)
+
+
+def prepare(moves: dict[str, Move]) -> None:
+    """Compile every move's regex and needles at start-up (about 70 ms a language) rather
+    than on the first trainee message."""
+    for move in moves.values():
+        for lang in LANGUAGES:
+            _compiled(tuple(move.patterns[lang]))
 
 
 def move_ids(detections: list[Detection]) -> set[str]:
