@@ -7,7 +7,8 @@ import re
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as examples
 from hypothesis import strategies as st
 
 from app.catalog import LANGUAGES, Move, alternation, load_catalog
@@ -44,7 +45,7 @@ def test_examples_find_what_the_plain_regexes_find(lang: str) -> None:
         assert move_ids(detect(text, lang, MOVES)) == plain(text, lang), text
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@examples(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     words=st.lists(st.sampled_from(WORDS) | st.text(max_size=6), max_size=25),
     glue=st.sampled_from([" ", "  ", ", ", ". ", "\n", "? ", ""]),
