@@ -82,10 +82,10 @@ def _exact(op: object, av: Any) -> set[str] | None:
         found: set[str] = set()
         for branch in av[1]:
             strings = _exact_sequence(branch)
-            if strings is None or len(found | strings) > MAX_NEEDLES:
+            if strings is None:
                 return None
             found |= strings
-        return found
+        return found if len(found) <= MAX_NEEDLES else None
     return None
 
 
