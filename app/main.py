@@ -2,13 +2,17 @@
 errors, limits and security headers."""
 
 import gc
+import json
 import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
@@ -30,6 +34,20 @@ from app.web import pages as web
 from app.web.render import STATIC_DIR
 
 log = logging.getLogger("sparring")
+
+NOT_UNICODE = (
+    "the request holds text that is not valid Unicode (an unpaired surrogate such as "
+    "\\ud800 in a JSON string); send the text as UTF-8"
+)
+
+
+class ErrorJSON(JSONResponse):
+    """An error body may quote the request, and the request an unpaired surrogate: that one
+    is written as its JSON escape (\\ud800) instead of failing to encode."""
+
+    def render(self, content: Any) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", "backslashreplace")
 
 
 class GradeSweeper(threading.Thread):
@@ -111,9 +129,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse(
-            {"detail": exc.detail()}, status_code=exc.status_code, headers=exc.headers
-        )
+        return ErrorJSON({"detail": exc.detail()}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return ErrorJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+    @app.exception_handler(UnicodeEncodeError)
+    async def _not_unicode(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:
+        """Valid JSON may hold \\ud800, which no database can store: a 422, not a 500."""
+        if "surrogates not allowed" not in str(exc):
+            raise exc
+        detail = [{"type": "value_error", "loc": ["body"], "msg": NOT_UNICODE, "input": None}]
+        return ErrorJSON({"detail": detail}, status_code=422)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:

@@ -55,19 +55,25 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        started = False
+        started = cut = False
 
         async def counting_receive() -> Message:
-            nonlocal seen
+            nonlocal seen, cut
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    cut = True
                     raise _TooLarge
             return message
 
         async def tracking_send(message: Message) -> None:
             nonlocal started
+            if cut:  # the app answered a body it could not read whole (FastAPI: a 400)
+                if not started and message["type"] == "http.response.start":
+                    started = True
+                    await self._refuse(send)
+                return
             started = started or message["type"] == "http.response.start"
             await send(message)
 

@@ -1,17 +1,19 @@
 """Tables and API schemas: a model family per entity (XBase, table X, XCreate, XPublic)."""
 
+import unicodedata
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import StringConstraints, field_validator
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from pydantic import AfterValidator, StringConstraints, field_validator
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from app.catalog import Difficulty, Language, Mood, Outcome, Phase
 from app.engine.grader import BetterPhrasing, Criterion, Evidence, Verdict
 
 MessageStatus = Literal["complete", "incomplete"]
+INT_MAX = 2**31 - 1  # the largest INTEGER on PostgreSQL: ids, seeds, message seqs
 GradeStatus = Literal["pending", "done", "failed"]
 
 
@@ -93,18 +95,38 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime
 
 
+TEAM_NAME_MAX = 64  # the teams.name column
+
+
+def _team_name(value: str) -> str:
+    """A team name as stored: trimmed and NFC-normalised, so ' blue ' is the team 'blue'."""
+    name = unicodedata.normalize("NFC", value.strip())
+    if not name:
+        raise ValueError("a team name cannot be empty")
+    if len(name) > TEAM_NAME_MAX:
+        raise ValueError(
+            f"a team name has at most {TEAM_NAME_MAX} characters; this one has {len(name)}"
+        )
+    if any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError(f"the team name {name!r} contains control or invisible characters")
+    return name
+
+
+TeamName = Annotated[str, AfterValidator(_team_name)]
+
+
 class UserCreate(SQLModel):
     username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
     password: str = Field(min_length=10, max_length=256)
     role: Role = "trainee"
-    teams: list[str] = Field(default_factory=list, max_length=20)
+    teams: list[TeamName] = Field(default_factory=list, max_length=20)
 
 
 class UserUpdate(SQLModel):
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=256)
-    teams: list[str] | None = Field(default=None, max_length=20)
+    teams: list[TeamName] | None = Field(default=None, max_length=20)
 
 
 class UserPublic(SQLModel):
@@ -276,6 +298,16 @@ class StartPublic(SQLModel):
 
 class Grade(SQLModel, table=True):
     __tablename__ = "grades"
+    __table_args__ = (
+        # One grading at a time per session: a second request finds the first one's grade.
+        Index(
+            "uq_grades_one_pending",
+            "session_id",
+            unique=True,
+            sqlite_where=text("status = 'pending'"),
+            postgresql_where=text("status = 'pending'"),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: str = Field(foreign_key="practice_sessions.id", index=True, max_length=32)

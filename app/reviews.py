@@ -13,15 +13,16 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, get_args
+from typing import Annotated, Any, get_args
 
 from sqlalchemy import func
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from app import auth
 from app.engine.grader import Verdict
 from app.errors import Conflict, Forbidden, Invalid, NotFound
 from app.models import (
+    INT_MAX,
     CriterionResult,
     Grade,
     Message,
@@ -47,7 +48,7 @@ class ReviewCreate(SQLModel):
 
     verdicts: dict[str, Verdict] = {}
     criterion_comments: dict[str, str] = {}
-    message_comments: dict[int, str] = {}
+    message_comments: dict[Annotated[int, Field(ge=1, le=INT_MAX)], str] = {}
 
 
 class ReviewPublic(SQLModel):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import contextlib
 import random
 import time
+import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app import auth
@@ -179,7 +181,7 @@ def start(
     if recent >= limits.sessions_per_hour:
         raise TooMany(
             f"you started {recent} sessions in the last hour; the limit is "
-            f"{limits.sessions_per_hour}: finish one or come back later"
+            f"{limits.sessions_per_hour}: try again later (finished sessions count too)"
         )
     db.commit()  # ends the read: the pooled connection is not held while the model answers
     seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -237,7 +239,7 @@ def accept(
             "or ask for its grade"
         )
     text = content.strip()
-    if not text:
+    if not _visible(text):
         raise Invalid("the message is empty", ("body", "content"))
     if len(text) > limits.max_message_chars:
         raise Invalid(
@@ -245,6 +247,8 @@ def accept(
             ("body", "content"),
         )
     state = ClientState.model_validate(record.state)
+    if state.status != "active":
+        raise Conflict(f"session '{session_id}' has ended ({state.outcome}); start a new one")
     if state.turn >= limits.max_turns_per_session:
         raise Conflict(f"session '{session_id}' reached {limits.max_turns_per_session} turns")
     persona = catalog.personas[record.persona_id]
@@ -260,8 +264,9 @@ def accept(
     if unanswered is not None:
         if unanswered.content != text:
             raise Conflict(
-                f"message {unanswered.seq} is still waiting for the client's reply; "
-                "send the same text again to retry it"
+                f"message {unanswered.seq} is still waiting for the client's reply (it is being "
+                "answered now, or the answer failed): wait for the reply, or send the same text "
+                "again to retry it"
             )
         trainee = db.exec(
             select(Message).where(Message.session_id == record.id, Message.seq == unanswered.seq)
@@ -279,10 +284,26 @@ def accept(
         record.updated_at = utcnow()
         db.add(trainee)
         db.add(record)
-        db.commit()
+        _commit_turn(db, f"another message to session '{session_id}' arrived at the same time")
         history.append(("trainee", text))
     new_state, directive = observe(catalog, persona, state, moves)
     return PendingTurn(record, trainee, new_state, directive, history)
+
+
+def _visible(text: str) -> bool:
+    """Whether `text` shows anything: zero-width and other format characters do not."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+
+
+def _commit_turn(db: Session, clash: str) -> None:
+    """Commit a turn's rows. Two requests writing the same session at once pick the same
+    message numbers; the database's unique (session, seq) refuses the second, which gets a
+    409 instead of a 500 and leaves the transcript as the first one wrote it."""
+    try:
+        db.commit()
+    except IntegrityError as exc:
+        db.rollback()
+        raise Conflict(f"{clash}: wait for the client's reply, then reload the session") from exc
 
 
 def _unanswered(said: Sequence[Row[tuple[int, str, str, str]]]) -> Row[Any] | None:
@@ -302,8 +323,8 @@ class _ReplyWriter:
 
     FLUSH_EVERY = 0.5
 
-    def __init__(self, db: Session, record: PracticeSession) -> None:
-        self.db, self.record = db, record
+    def __init__(self, db: Session, record: PracticeSession, trainee_seq: int) -> None:
+        self.db, self.record, self.trainee_seq = db, record, trainee_seq
         self.rows: list[Message] = []
         self.current: Message | None = None
         self.text = ""
@@ -348,7 +369,7 @@ class _ReplyWriter:
     def commit(self) -> None:
         self.record.updated_at = utcnow()
         self.db.add_all([self.record, *self.rows])
-        self.db.commit()
+        _commit_turn(self.db, f"message {self.trainee_seq} is being answered by another request")
         self.last_flush = time.monotonic()
 
 
@@ -362,7 +383,7 @@ def play(
     persona = catalog.personas[record.persona_id]
     _, engine = engine_or_422(engines, record.engine)
     calls: list[CallRecord] = []
-    writer = _ReplyWriter(db, record)
+    writer = _ReplyWriter(db, record, turn.trainee.seq)
     try:
         for item in engine.actor.reply(
             persona=persona,
@@ -458,10 +479,19 @@ def end(
 def regrade(
     *, db: Session, catalog: Catalog, engines: Engines, user: User, session_id: str
 ) -> tuple[Grade, list[CriterionResult]]:
-    """Grade an ended session again (after a failed grade, or with a newer grader)."""
+    """Grade an ended session again: after a failed grade, or (coaches and admins) with a
+    newer grader. A trainee may not grade a graded session again: with a model grader that
+    would be re-rolling the mark until it passes."""
     record = _load(db, session_id, user)
     if record.status == "active":
         raise Conflict(f"session '{session_id}' is still active; end it first")
+    latest = latest_grade(db=db, session_id=session_id)
+    if latest is not None and latest[0].status == "pending":
+        return latest  # being graded right now
+    if latest is not None and latest[0].status == "done" and user.role == "trainee":
+        raise Conflict(
+            f"session '{session_id}' is already graded; only a coach or an admin can grade it again"
+        )
     return grade_session(db=db, catalog=catalog, engines=engines, record=record)
 
 
@@ -470,13 +500,21 @@ def grade_session(
 ) -> tuple[Grade, list[CriterionResult]]:
     """Grade and store. The grade row is committed as `pending` first, so a grade cut short
     by a crash is found and finished later (resume_pending_grades); a grader failure is
-    stored as `failed` with its reason and raised as Upstream."""
+    stored as `failed` with its reason and raised as Upstream. A session has at most one
+    pending grade: a request that finds one being made returns it instead of grading twice."""
     _, engine = engine_or_422(engines, record.engine)
     grade = Grade(
         session_id=record.id, grader=engine.grader.name, prompt_version="", claimed_at=utcnow()
     )
     db.add(grade)
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:
+        db.rollback()
+        pending = latest_grade(db=db, session_id=record.id)
+        if pending is None:
+            raise
+        return pending
     return _run_grade(db=db, catalog=catalog, engine=engine, record=record, grade=grade)
 
 

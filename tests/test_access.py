@@ -116,7 +116,7 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
         None,
         {
             "anonymous": 401,
-            "owner": 200,
+            "owner": 409,  # graded already: only a coach or an admin grades it again
             "other_trainee": 404,
             "coach_same_team": 200,
             "coach_other_team": 404,

@@ -72,7 +72,7 @@ def people(login_as: Callable[..., TestClient]) -> dict[str, TestClient]:
     }
     first = drill(clients["ada"], "free-advice-seeker")
     drill(clients["ada"], "yes-then-sells", seed=3)
-    assert clients["ada"].post(f"/api/sessions/{first}/grade").status_code == 200
+    assert clients["carla"].post(f"/api/sessions/{first}/grade").status_code == 200
     started = clients["ada"].post(
         "/api/sessions", json={"persona_id": "yes-then-sells", "language": "en", "seed": 5}
     )

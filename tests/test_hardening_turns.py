@@ -1,0 +1,222 @@
+"""What the API does with requests that race each other or carry odd input: a clear 4xx and
+an intact transcript, never a 500. On SQLite and PostgreSQL."""
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from fastapi.testclient import TestClient
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from app import sessions as service
+from app.db import MIGRATIONS, get_engine, migrate
+from app.models import Grade, PracticeSession, User
+
+PERSONA = "yes-then-sells"
+JSON = {"content-type": "application/json"}
+
+
+def start(client: TestClient) -> str:
+    body = {"persona_id": PERSONA, "language": "en", "difficulty": "medium", "seed": 7}
+    response = client.post("/api/sessions", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()["session"]["id"]
+
+
+def at_once(count: int, call: Callable[[int], Any]) -> list[Any]:
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(call, range(count)))
+
+
+def test_parallel_messages_to_one_session_get_409_not_500(client: TestClient) -> None:
+    sid = start(client)
+    answers = at_once(
+        10,
+        lambda i: client.post(
+            f"/api/sessions/{sid}/messages", json={"content": f"What worries you most, {i}?"}
+        ),
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert set(statuses) <= {200, 409}, [a.text for a in answers if a.status_code >= 500]
+    assert 200 in statuses
+    refused = [a.json()["detail"] for a in answers if a.status_code == 409]
+    assert all("wait for" in detail for detail in refused)
+    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+    assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
+    trainee = [m["content"] for m in messages if m["role"] == "trainee"]
+    accepted = [a.json()["trainee_message"]["content"] for a in answers if a.status_code == 200]
+    assert sorted(trainee) == sorted(accepted)
+    assert all(m["status"] == "complete" for m in messages)
+
+
+def test_the_same_message_answered_twice_at_once_stores_one_reply(client: TestClient) -> None:
+    """Two requests retrying one unanswered message both reach the actor; the second one to
+    store its reply gets a Conflict (an SSE `error` event), and the transcript has one reply."""
+    sid = start(client)
+    app = client.app
+    engine, catalog, engines = app.state.engine, app.state.catalog, app.state.engines  # type: ignore[attr-defined]
+    limits = service.Limits(max_message_chars=4000, max_turns_per_session=50, sessions_per_hour=9)
+    text = "What would a good outcome look like for you?"
+    with (
+        Session(engine, expire_on_commit=False) as first,  # as the API opens them
+        Session(engine, expire_on_commit=False) as second,
+    ):
+        user = first.exec(select(User).where(User.username == "ada")).one()
+        common = {"catalog": catalog, "user": user, "session_id": sid, "limits": limits}
+        turn = service.accept(db=first, content=text, **common)
+        retry = service.accept(db=second, content=text, **common)
+        assert retry.trainee.seq == turn.trainee.seq  # the same stored message, not a new one
+        list(service.play(db=first, catalog=catalog, engines=engines, turn=turn))
+        with pytest.raises(service.Conflict, match="being answered by another request"):
+            list(service.play(db=second, catalog=catalog, engines=engines, turn=retry))
+    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+    assert [m["seq"] for m in messages] == list(range(1, len(messages) + 1))
+    assert [m["content"] for m in messages].count(text) == 1
+    assert client.get(f"/api/sessions/{sid}").json()["session"]["state"]["turn"] == 1
+
+
+def test_parallel_ends_grade_the_session_once(client: TestClient) -> None:
+    sid = start(client)
+    client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
+    answers = at_once(8, lambda _: client.post(f"/api/sessions/{sid}/end"))
+    assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
+    with Session(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        grades = db.exec(select(func.count()).where(col(Grade.session_id) == sid)).one()
+    assert grades == 1
+    assert client.post(f"/api/sessions/{sid}/end").json()["status"] == "done"
+
+
+def test_grading_a_session_already_being_graded_returns_that_grade(client: TestClient) -> None:
+    """The race above, made deterministic: another request's grade is pending."""
+    sid = start(client)
+    app = client.app
+    with Session(app.state.engine, expire_on_commit=False) as db:  # type: ignore[attr-defined]
+        record = db.get(PracticeSession, sid)
+        assert record is not None
+        db.add(Grade(session_id=sid, grader="another request", prompt_version=""))
+        db.commit()
+        grade, criteria = service.grade_session(
+            db=db,
+            catalog=app.state.catalog,
+            engines=app.state.engines,
+            record=record,  # type: ignore[attr-defined]
+        )
+        assert (grade.status, grade.grader, criteria) == ("pending", "another request", [])
+        assert db.exec(select(func.count()).where(col(Grade.session_id) == sid)).one() == 1
+
+
+def test_a_trainee_cannot_regrade_a_graded_session_but_a_coach_can(
+    client: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    sid = start(client)
+    graded = client.post(f"/api/sessions/{sid}/end").json()
+    again = client.post(f"/api/sessions/{sid}/grade")
+    assert again.status_code == 409 and "only a coach or an admin" in again.json()["detail"]
+    coach = login_as("carla", role="coach", teams=["blue"])
+    regraded = coach.post(f"/api/sessions/{sid}/grade")
+    assert regraded.status_code == 200 and regraded.json()["score"] == graded["score"]
+
+
+def test_a_session_whose_state_has_ended_cannot_be_played(client: TestClient) -> None:
+    sid = start(client)
+    with Session(client.app.state.engine) as db:  # type: ignore[attr-defined]
+        record = db.get(PracticeSession, sid)
+        assert record is not None
+        record.state = {**record.state, "status": "ended", "outcome": "walked_away"}
+        db.add(record)
+        db.commit()
+    answer = client.post(f"/api/sessions/{sid}/messages", json={"content": "Hello again"})
+    assert answer.status_code == 409 and "has ended (walked_away)" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/sessions", b'{"persona_id": "\\ud800"}'),  # echoed in the 404's message
+        ("/api/sessions/{sid}/messages", b'{"content": "hi \\ud800 there"}'),  # stored
+        (
+            "/api/grade",
+            b'{"persona_id": "%s", "messages": [{"role": "trainee", '
+            b'"content": "Why? \\udc00"}]}' % PERSONA.encode(),
+        ),  # quoted in the grade
+        ("/api/auth/login", b'{"username": "\\ud800", "password": ""}'),  # echoed in the 422
+    ],
+)
+def test_unpaired_surrogates_are_refused_not_a_500(
+    client: TestClient, path: str, body: bytes
+) -> None:
+    sid = start(client)
+    answer = client.post(path.format(sid=sid), content=body, headers=JSON)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert answer.json()["detail"]  # a JSON body that says what is wrong
+    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+    assert all(m["role"] == "client" for m in messages)  # nothing half-stored
+
+
+def test_a_surrogate_in_a_stored_text_is_named(client: TestClient) -> None:
+    sid = start(client)
+    answer = client.post(
+        f"/api/sessions/{sid}/messages", content=b'{"content": "a \\ud800"}', headers=JSON
+    )
+    assert answer.status_code == 422
+    assert "not valid Unicode" in answer.json()["detail"][0]["msg"]
+
+
+def test_an_echoed_surrogate_comes_back_escaped(client: TestClient) -> None:
+    answer = client.post("/api/sessions", content=b'{"persona_id": "x\\ud800"}', headers=JSON)
+    assert answer.status_code == 404
+    assert "unknown persona 'x\ud800'" in answer.json()["detail"]
+
+
+def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
+    sid = start(client)
+
+    def chunks():  # no Content-Length: the server only learns the size while reading
+        yield b'{"content": "'
+        for _ in range(100):
+            yield b"x" * 4096
+        yield b'"}'
+
+    answer = client.post(f"/api/sessions/{sid}/messages", content=chunks(), headers=JSON)
+    assert answer.status_code == 413 and "too large" in answer.json()["detail"]
+
+
+def test_a_message_of_zero_width_characters_is_empty(client: TestClient) -> None:
+    sid = start(client)
+    answer = client.post(f"/api/sessions/{sid}/messages", json={"content": "\u200b\u2060 \ufeff"})
+    assert answer.status_code == 422 and answer.json()["detail"][0]["msg"] == "the message is empty"
+
+
+def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None:
+    """Databases that met the double-grade race keep the newest pending grade only."""
+    engine = get_engine(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")  # a new database
+        command.downgrade(config, "0002")  # one already at the newest revision
+    with Session(engine) as db:
+        user = User(username="ada", password_hash="!", role="trainee")
+        db.add(user)
+        db.flush()
+        record = PracticeSession(
+            persona_id=PERSONA, language="en", difficulty="medium", seed=1, engine="offline",
+            user_id=user.id, trainee="ada", state={},
+        )  # fmt: skip
+        db.add(record)
+        db.flush()
+        db.add_all(Grade(session_id=record.id, grader="g", prompt_version="") for _ in range(2))
+        db.commit()
+        sid = record.id
+    migrate(engine)
+    with Session(engine) as db:
+        grades = db.exec(select(Grade).where(Grade.session_id == sid).order_by(col(Grade.id)))
+        assert [g.status for g in grades] == ["failed", "pending"]
+        db.add(Grade(session_id=sid, grader="g", prompt_version=""))
+        with pytest.raises(Exception, match="(?i)unique"):
+            db.commit()
