@@ -18,6 +18,7 @@ from sqlmodel import Session, col, delete, select
 
 from app.errors import Conflict, NotFound, TooMany, Unauthorized
 from app.models import (
+    INT_MAX,
     ApiToken,
     PracticeSession,
     Team,
@@ -49,6 +50,18 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+_dummy: tuple[PasswordHasher, str] | None = None
+
+
+def _dummy_hash() -> str:
+    """A hash of a random secret with the current hasher's parameters (so verifying it costs
+    what verifying a real password does), made once per hasher."""
+    global _dummy
+    if _dummy is None or _dummy[0] is not _hasher:
+        _dummy = (_hasher, _hasher.hash(secrets.token_urlsafe(32)))
+    return _dummy[1]
 
 
 # ---------------------------------------------------------------- users and teams
@@ -93,14 +106,18 @@ def create_user(*, db: Session, request: UserCreate) -> User:
 
 
 def get_user(*, db: Session, user_id: int) -> User:
-    user = db.get(User, user_id)
+    user = db.get(User, user_id) if 1 <= user_id <= INT_MAX else None
     if user is None:
         raise NotFound(f"no user with id {user_id}")
     return user
 
 
 def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
+    """Change an account; refused (409) when it would leave no active admin."""
     user = get_user(db=db, user_id=user_id)
+    demoted = request.role is not None and request.role != "admin"
+    if user.role == "admin" and user.active and (demoted or request.active is False):
+        _keep_an_admin(db, user)
     if request.role is not None:
         user.role = request.role
     if request.active is not None:
@@ -113,6 +130,21 @@ def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
     db.add(user)
     db.commit()
     return user
+
+
+def _keep_an_admin(db: Session, admin: User) -> None:
+    """Refuse to demote or deactivate the last active admin: nobody could administer then.
+    The active admins' rows stay locked until the change commits (PostgreSQL), so two
+    admins demoting each other at once cannot both succeed."""
+    admins = db.exec(
+        select(User.id).where(User.role == "admin", col(User.active).is_(True)).with_for_update()
+    ).all()
+    if not set(admins) - {admin.id}:
+        db.rollback()
+        raise Conflict(
+            f"'{admin.username}' is the only active admin: make another account an admin "
+            "before demoting or deactivating this one"
+        )
 
 
 def list_users(*, db: Session) -> list[User]:
@@ -141,12 +173,14 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
     now = utcnow()
     if user is not None and (locked := _aware(user.locked_until)) and locked > now:
         raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
-    ok = False
-    if user is not None and user.active:
-        try:
-            ok = _hasher.verify(user.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            ok = False
+    # An unknown or inactive account is checked against a dummy hash, and a failure sleeps
+    # like a known account's first one: how long a login takes never tells who exists.
+    usable = user is not None and user.active
+    stored = user.password_hash if user is not None and usable else _dummy_hash()
+    try:
+        ok = _hasher.verify(stored, password) and usable
+    except (VerificationError, InvalidHashError):
+        ok = False
     if ok and user is not None:
         if user.failed_logins or user.locked_until:
             user.failed_logins, user.locked_until = 0, None
@@ -160,6 +194,8 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
         db.add(user)
         db.commit()
         time.sleep(min(SLOWDOWN_STEP * user.failed_logins, SLOWDOWN_MAX))
+    else:
+        time.sleep(SLOWDOWN_STEP)
     raise Unauthorized("wrong username or password")
 
 
@@ -214,7 +250,7 @@ def list_tokens(*, db: Session, user: User) -> list[ApiToken]:
 
 
 def revoke_token(*, db: Session, user: User, token_id: int) -> ApiToken:
-    token = db.get(ApiToken, token_id)
+    token = db.get(ApiToken, token_id) if 1 <= token_id <= INT_MAX else None
     if token is None or (token.user_id != user.id and user.role != "admin"):
         raise NotFound(f"no token with id {token_id}")
     if token.revoked_at is None:

@@ -115,16 +115,20 @@ def _database() -> Iterator[Session]:
     from sqlalchemy.exc import OperationalError, ProgrammingError
     from sqlmodel import Session
 
-    from app.db import get_engine
+    from app.cli_users import database_engine, one_line, shown_url
 
     url = _settings().database_url
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         _fail(f"no database at {url}: start the server once (sparring serve) to create it")
+    engine = database_engine(url)
     try:
-        with Session(get_engine(url), expire_on_commit=False) as db:
+        with Session(engine, expire_on_commit=False) as db:
             yield db
     except (OperationalError, ProgrammingError) as exc:
-        _fail(f"cannot use the database {url}: {exc.orig}; start the server once to create it")
+        _fail(
+            f"cannot use the database {shown_url(url)}: {one_line(exc)}; start the server once "
+            "to create it"
+        )
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -38,8 +38,9 @@ from app.catalog import Catalog, Difficulty, Language, Outcome
 from app.engine.director import ClientState
 from app.engine.grader import BetterPhrasing, Evidence, Verdict
 from app.errors import Conflict, Invalid
-from app.export import session_markdown
+from app.export import CoachNote, render_markdown
 from app.models import (
+    INT_MAX,
     CriterionPublic,
     CriterionResult,
     Grade,
@@ -58,7 +59,6 @@ from app.reviews import MAX_COMMENT_CHARS, REVIEWER_ROLES
 
 FORMAT: Literal["sparring-sessions"] = "sparring-sessions"
 CHUNK = 500  # ids per IN (...) query
-INT_MAX = 2**31 - 1  # an INTEGER column on PostgreSQL
 CSV_COLUMNS = (
     "session_id",
     "trainee",
@@ -87,7 +87,7 @@ class Record(BaseModel):
 
 
 class MessageRecord(Record):
-    seq: int = Field(ge=1)
+    seq: int = Field(ge=1, le=INT_MAX)
     role: Literal["trainee", "client"]
     content: str
     status: MessageStatus = "complete"
@@ -164,13 +164,13 @@ class SessionRecord(Record):
     persona_id: str = Field(max_length=64)
     language: Language
     difficulty: Difficulty
-    seed: int
+    seed: int = Field(ge=0, le=INT_MAX)  # as POST /api/sessions takes it
     engine: str = Field(max_length=16)
     trainee: str = Field(max_length=64)
     status: Literal["active", "ended"]
     outcome: Outcome | None = None
     state: dict[str, Any]
-    message_count: int = Field(ge=0)
+    message_count: int = Field(ge=0, le=INT_MAX)
     score: int | None = Field(default=None, ge=0, le=100)
     passed: bool | None = None
     created_at: UTCTime
@@ -333,8 +333,38 @@ def bundle_markdown(catalog: Catalog, bundle: ExportBundle) -> str:
     unknown = sorted({s.session.persona_id for s in bundle.sessions} - set(catalog.personas))
     if unknown:
         raise Invalid(f"personas not in this catalogue: {', '.join(unknown)}")
-    reports = [session_markdown(catalog, session_detail(catalog, s)) for s in bundle.sessions]
+    reports = [
+        render_markdown(catalog, session_detail(catalog, s), coach_notes(s))
+        for s in bundle.sessions
+    ]
     return "\n---\n\n".join(reports)
+
+
+def coach_notes(item: SessionExport) -> list[CoachNote]:
+    """The coaches' current verdicts and their comments on the latest finished grade, as
+    app.reviews.session_reviews gives them for a stored session."""
+    done = [g for g in item.grades if g.status == "done"]
+    if not done:
+        return []
+    marked = {c.technique_id for c in done[-1].criteria}
+    current: dict[tuple[str, str], CoachNote] = {}
+    comments: list[CoachNote] = []
+    for review in done[-1].reviews:  # oldest first: the latest verdict wins
+        technique = review.technique_id
+        if review.verdict and technique is not None and technique in marked:
+            current[(review.reviewer, technique)] = CoachNote(
+                reviewer=review.reviewer, technique_id=technique, verdict=review.verdict
+            )
+        if review.comment:
+            comments.append(
+                CoachNote(
+                    reviewer=review.reviewer,
+                    technique_id=review.technique_id,
+                    message_seq=review.message_seq,
+                    comment=review.comment,
+                )
+            )
+    return [*current.values(), *comments]
 
 
 def _cell(text: str) -> str:
@@ -392,6 +422,8 @@ def import_sessions(
                 f"session {item.session.id}: two messages with the same seq",
                 loc=(*where, "messages"),
             )
+        _check_state(item, where)
+        _check_grades(item, catalog, set(seqs), where)
         _check_reviews(item, set(seqs), where)
     trainees = {s.session.trainee for s in bundle.sessions}
     named = {v.reviewer for s in bundle.sessions for g in s.grades for v in g.reviews}
@@ -433,6 +465,46 @@ def _owners(db: Session, importer: User, names: set[str]) -> dict[str, User]:
     visible = auth.visible_user_ids(db=db, user=importer)
     found = db.exec(select(User).where(col(User.username).in_(sorted(names))))
     return {u.username: u for u in found if visible is None or u.id in visible}
+
+
+def _check_state(item: SessionExport, where: tuple[str | int, ...]) -> None:
+    """The session's status and outcome are the director state's, as the service keeps them:
+    an 'active' session whose state has ended could never take another message."""
+    record = item.session
+    state = ClientState.model_validate(record.state)
+    for field, given, expected in (
+        ("status", record.status, state.status),
+        ("outcome", record.outcome, state.outcome),
+    ):
+        if given != expected:
+            raise Invalid(
+                f"session {record.id}: {field} is {given!r} but its state's {field} is "
+                f"{expected!r}; they must agree",
+                loc=(*where, "session", field),
+            )
+
+
+def _check_grades(
+    item: SessionExport, catalog: Catalog, seqs: set[int], where: tuple[str | int, ...]
+) -> None:
+    """Criteria mark techniques this catalogue knows, and quote messages the session has."""
+    sid = item.session.id
+    for g, grade in enumerate(item.grades):
+        for c, criterion in enumerate(grade.criteria):
+            at = (*where, "grades", g, "criteria", c)
+            if criterion.technique_id not in catalog.techniques:
+                raise Invalid(
+                    f"session {sid}: a grade marks technique '{criterion.technique_id}', "
+                    "which is not in this catalogue",
+                    loc=(*at, "technique_id"),
+                )
+            for e, evidence in enumerate(criterion.evidence):
+                if evidence.seq not in seqs:
+                    raise Invalid(
+                        f"session {sid}: evidence for '{criterion.technique_id}' quotes "
+                        f"message seq {evidence.seq}, which the session does not have",
+                        loc=(*at, "evidence", e, "seq"),
+                    )
 
 
 def _check_reviews(item: SessionExport, seqs: set[int], where: tuple[str | int, ...]) -> None:

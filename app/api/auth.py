@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Response, status
+from fastapi import APIRouter, Cookie, Path, Response, status
 
 from app import auth
 from app.api.deps import (
@@ -12,9 +12,18 @@ from app.api.deps import (
     SettingsDep,
     set_login_cookie,
 )
-from app.models import LoginPublic, LoginRequest, TokenCreate, TokenCreated, TokenPublic, UserPublic
+from app.models import (
+    INT_MAX,
+    LoginPublic,
+    LoginRequest,
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserPublic,
+)
 
 router = APIRouter(prefix="/api", tags=["auth"])
+TokenId = Annotated[int, Path(ge=1, le=INT_MAX, description="a token's id")]
 
 
 @router.post("/auth/login", response_model=LoginPublic)
@@ -62,6 +71,6 @@ def list_tokens(user: CurrentUser, db: SessionDep) -> list[TokenPublic]:
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenPublic)
-def revoke_token(token_id: int, user: CurrentUser, db: SessionDep) -> TokenPublic:
+def revoke_token(token_id: TokenId, user: CurrentUser, db: SessionDep) -> TokenPublic:
     """Revoke a token at once."""
     return TokenPublic.model_validate(auth.revoke_token(db=db, user=user, token_id=token_id))

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlmodel import Session
 
+from app import reviews
 from app import sessions as service
 from app.api.deps import (
     CatalogDep,
@@ -203,11 +204,14 @@ def export_session(
     db: SessionDep,
     format: Literal["json", "md"] = "json",
 ) -> Response:
-    """Download the session as JSON (the same shape as GET) or as a Markdown report."""
+    """Download the session as JSON (the shape of GET, plus the coaches' `reviews`) or as a
+    Markdown report with the coaches' verdicts and comments."""
     data = detail(catalog, db, user, session_id)
+    review = reviews.session_reviews(db=db, user=user, session_id=session_id)
     filename = f"sparring-{session_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "md":
-        text = session_markdown(catalog, data)
+        text = session_markdown(catalog, data, review)
         return PlainTextResponse(text, media_type="text/markdown; charset=utf-8", headers=headers)
-    return JSONResponse(data.model_dump(mode="json"), headers=headers)
+    body = data.model_dump(mode="json") | {"reviews": review.model_dump(mode="json")}
+    return JSONResponse(body, headers=headers)

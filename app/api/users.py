@@ -1,12 +1,15 @@
 """Accounts and teams, for admins."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from app import auth
 from app.api.deps import AdminUser, SessionDep
-from app.models import UserCreate, UserPublic, UserUpdate
+from app.models import INT_MAX, UserCreate, UserPublic, UserUpdate
 
 router = APIRouter(prefix="/api/users", tags=["users"])
+UserId = Annotated[int, Path(ge=1, le=INT_MAX, description="a user's id")]
 
 
 @router.get("", response_model=list[UserPublic])
@@ -22,6 +25,7 @@ def create_user(body: UserCreate, admin: AdminUser, db: SessionDep) -> UserPubli
 
 
 @router.patch("/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, body: UserUpdate, admin: AdminUser, db: SessionDep) -> UserPublic:
-    """Change role, teams or password, or deactivate an account."""
+def update_user(user_id: UserId, body: UserUpdate, admin: AdminUser, db: SessionDep) -> UserPublic:
+    """Change role, teams or password, or deactivate an account; 409 when the change would
+    leave no active admin."""
     return auth.user_public(db, auth.update_user(db=db, user_id=user_id, request=body))

@@ -1,0 +1,183 @@
+"""Accounts hardened: there is always an active admin, a login takes as long for an unknown
+username as for a real one, out-of-range ids are refused rather than crashing, and team
+names are checked; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import SimpleNamespace
+
+import pytest
+from argon2 import PasswordHasher
+from fastapi.testclient import TestClient
+from sqlmodel import Session
+
+from app import auth
+from app.errors import Conflict
+from app.models import UserUpdate
+
+HUGE = 2**70  # past SQLite's and PostgreSQL's integers
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+def user_id(admin: TestClient, username: str) -> int:
+    return next(u["id"] for u in admin.get("/api/users").json() if u["username"] == username)
+
+
+# ---------------------------------------------------------------- the last admin
+
+
+def test_the_only_active_admin_cannot_demote_or_deactivate_themselves(
+    login_as: Callable[..., TestClient],
+) -> None:
+    root = login_as("root", "admin")
+    root_id = user_id(root, "root")
+    # the app's start created `admin` too: deactivate it, so root is the only active admin
+    assert root.patch(f"/api/users/{user_id(root, 'admin')}", json={"active": False}).is_success
+    for change in ({"role": "trainee"}, {"role": "coach"}, {"active": False}):
+        refused = root.patch(f"/api/users/{root_id}", json=change)
+        assert refused.status_code == 409, change
+        assert "only active admin" in refused.json()["detail"]
+    me = root.get("/api/me").json()
+    assert me["role"] == "admin" and me["active"] is True
+    # harmless changes to the last admin still go through
+    assert root.patch(f"/api/users/{root_id}", json={"role": "admin", "active": True}).is_success
+    assert root.patch(f"/api/users/{root_id}", json={"teams": ["blue"]}).is_success
+
+
+def test_an_admin_can_step_down_once_another_admin_is_active(
+    login_as: Callable[..., TestClient],
+) -> None:
+    root = login_as("root", "admin")
+    login_as("backup", "admin")
+    admin_id = user_id(root, "admin")
+    assert root.patch(f"/api/users/{admin_id}", json={"active": False}).is_success
+    stepped = root.patch(f"/api/users/{user_id(root, 'root')}", json={"role": "coach"})
+    assert stepped.status_code == 200 and stepped.json()["role"] == "coach"
+    backup = login_as("backup", "admin")
+    last = backup.patch(f"/api/users/{user_id(backup, 'backup')}", json={"active": False})
+    assert last.status_code == 409
+
+
+def test_the_service_refuses_it_too_so_the_cli_and_pages_do(
+    anonymous: TestClient,
+) -> None:
+    with Session(anonymous.app.state.engine) as db:  # type: ignore[attr-defined]
+        (only,) = [u for u in auth.list_users(db=db) if u.role == "admin"]
+        with pytest.raises(Conflict, match="only active admin"):
+            auth.update_user(db=db, user_id=only.id, request=UserUpdate(role="trainee"))  # type: ignore[arg-type]
+        assert auth.get_user(db=db, user_id=only.id).role == "admin"  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- login timing
+
+
+class CountingHasher(PasswordHasher):
+    """argon2 at test strength, counting verifications."""
+
+    def __init__(self) -> None:
+        super().__init__(time_cost=1, memory_cost=1024)
+        self.verified: list[str] = []
+
+    def verify(self, hash: str | bytes, password: str | bytes) -> bool:
+        self.verified.append(str(hash))
+        return super().verify(hash, password)
+
+
+def test_an_unknown_username_costs_the_same_work_as_a_wrong_password(
+    anonymous: TestClient,
+    login_as: Callable[..., TestClient],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    login_as("ada")
+    login_as("gone")
+    root = login_as("root", "admin")
+    root.patch(f"/api/users/{user_id(root, 'gone')}", json={"active": False})
+    hasher, slept = CountingHasher(), []
+    monkeypatch.setattr(auth, "_hasher", hasher)
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=slept.append))
+
+    def attempt(username: str) -> tuple[int, list[str], list[float]]:
+        hasher.verified.clear()
+        slept.clear()
+        body = {"username": username, "password": "not the password"}
+        status = anonymous.post("/api/auth/login", json=body).status_code
+        return status, list(hasher.verified), list(slept)
+
+    real, unknown, inactive = attempt("ada"), attempt("nobody"), attempt("gone")
+    for status, verified, sleeps in (real, unknown, inactive):
+        assert status == 401
+        assert len(verified) == 1 and verified[0].startswith("$argon2")  # one argon2 verify
+        assert sleeps == real[2] == [auth.SLOWDOWN_STEP]  # the same delay as a first failure
+    assert unknown[1] == inactive[1]  # the dummy hash
+    good = anonymous.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
+    assert good.status_code == 200
+
+
+# ---------------------------------------------------------------- ids out of range
+
+
+@pytest.mark.parametrize("bad", [HUGE, 2**31, 0, -1])
+def test_out_of_range_ids_are_refused_not_a_server_error(
+    login_as: Callable[..., TestClient], bad: int
+) -> None:
+    root = login_as("root", "admin")
+    for response in (
+        root.patch(f"/api/users/{bad}", json={"active": True}),
+        root.delete(f"/api/tokens/{bad}"),
+    ):
+        assert response.status_code == 422, response.text
+        assert response.json()["detail"][0]["loc"][0] == "path"
+
+
+def test_the_service_says_not_found_for_an_id_no_row_can_have(anonymous: TestClient) -> None:
+    with Session(anonymous.app.state.engine) as db:  # type: ignore[attr-defined]
+        admin = auth.list_users(db=db)[0]
+        for call in (
+            lambda: auth.get_user(db=db, user_id=HUGE),
+            lambda: auth.revoke_token(db=db, user=admin, token_id=HUGE),
+        ):
+            with pytest.raises(auth.NotFound):
+                call()
+
+
+# ---------------------------------------------------------------- team names
+
+
+@pytest.mark.parametrize(
+    ("teams", "message"),
+    [
+        ([""], "cannot be empty"),
+        (["   "], "cannot be empty"),
+        (["a\u0000b"], "control or invisible"),
+        (["blue\u200b"], "control or invisible"),
+        (["x" * 1000], "at most 64 characters"),
+    ],
+)
+def test_bad_team_names_are_refused(
+    login_as: Callable[..., TestClient], teams: list[str], message: str
+) -> None:
+    root = login_as("root", "admin")
+    created = root.post(
+        "/api/users", json={"username": "zed", "password": PASSWORD, "teams": teams}
+    )
+    assert created.status_code == 422 and message in created.text
+    root_id = user_id(root, "root")
+    assert root.patch(f"/api/users/{root_id}", json={"teams": teams}).status_code == 422
+    assert "zed" not in {u["username"] for u in root.get("/api/users").json()}
+
+
+def test_team_names_are_trimmed_so_padding_does_not_make_another_team(
+    login_as: Callable[..., TestClient],
+) -> None:
+    root = login_as("root", "admin")
+    login_as("carla", "coach", ["blue"])
+    body = {"username": "zed", "password": PASSWORD, "teams": ["  blue  ", "blue", "x" * 64]}
+    created = root.post("/api/users", json=body)
+    assert created.status_code == 201, created.text
+    assert created.json()["teams"] == ["blue", "x" * 64]

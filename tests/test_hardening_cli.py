@@ -1,0 +1,99 @@
+"""`sparring users …` hardened: team names and token names checked like the API's, and a
+database URL that cannot work ends with a one-line error, not a traceback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from typer.testing import CliRunner, Result
+
+from app import auth
+from app.cli import cli
+from app.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    def use(url: str) -> None:
+        monkeypatch.setenv("SPARRING_DATABASE_URL", url)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def sqlite(tmp_path: Path, use_database: Callable[[str], None]) -> None:
+    use_database(f"sqlite:///{tmp_path / 'cli.db'}")
+
+
+def one_line_error(result: Result) -> str:
+    """The command failed cleanly: exit 1, one `error:` line, no exception escaping."""
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("team", "words"),
+    [("", "cannot be empty"), ("a\x00b", "control"), ("x" * 65, "at most 64 characters")],
+)
+def test_bad_team_names_are_refused(sqlite: None, team: str, words: str) -> None:
+    error = one_line_error(runner.invoke(cli, ["users", "create", "zed3", "--team", team]))
+    assert error.startswith("error: --team: ") and words in error
+    assert "zed3" not in runner.invoke(cli, ["users", "list"]).stdout
+
+
+def test_team_names_are_trimmed(sqlite: None) -> None:
+    created = runner.invoke(cli, ["users", "create", "zed3", "--team", "  blue  "])
+    assert created.exit_code == 0, created.output
+    assert created.stdout.startswith("created trainee 'zed3' in blue\n")
+    listed = runner.invoke(cli, ["users", "list"]).stdout
+    assert any(line.split() == ["zed3", "trainee", "blue"] for line in listed.splitlines())
+
+
+def test_a_token_name_has_the_apis_limit(sqlite: None) -> None:
+    runner.invoke(cli, ["users", "create", "ada"])
+    error = one_line_error(runner.invoke(cli, ["users", "token", "ada", "--name", "n" * 65]))
+    assert "--name" in error and "at most 64 characters" in error
+    made = runner.invoke(cli, ["users", "token", "ada", "--name", "n" * 64])
+    assert made.exit_code == 0 and made.stdout.startswith(auth.TOKEN_PREFIX)
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("bogus://x", "Can't load plugin"),
+        ("not a url", "Could not parse"),
+        ("mysql://someone:s3cret@db.example/sparring", "No module named"),
+    ],
+)
+@pytest.mark.parametrize("command", [["users", "list"], ["users", "create", "ada"], ["export"]])
+def test_a_database_url_that_cannot_work_is_one_line(
+    use_database: Callable[[str], None], url: str, words: str, command: list[str]
+) -> None:
+    use_database(url)
+    error = one_line_error(runner.invoke(cli, command))
+    assert "SPARRING_DATABASE_URL" in error and words in error
+    assert "s3cret" not in error  # a password in the URL is not printed
+
+
+def test_a_database_that_refuses_connections_is_one_line(
+    use_database: Callable[[str], None],
+) -> None:
+    use_database("postgresql+psycopg://someone:s3cret@127.0.0.1:1/sparring")
+    error = one_line_error(runner.invoke(cli, ["users", "list"]))
+    assert "cannot use the database postgresql+psycopg://someone:***@127.0.0.1:1" in error
