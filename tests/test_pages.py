@@ -7,14 +7,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import auth
+from app.catalog import load_catalog
 from app.models import User, UserCreate
 from app.web.i18n import from_accept_language, strings
+from app.web.render import STATIC_DIR
+from app.web.view import meter_directions
 
 PASSWORD = "correct horse battery staple"
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
@@ -45,6 +49,71 @@ def login_token(html: str) -> str:
 
 
 Login = Callable[..., Browser]
+
+
+class FormFields(HTMLParser):
+    """What a browser submits for the form with id `form_id`, untouched: its own fields and
+    those outside it that name it with form="…" (a select sends its selected option, or the
+    first one when none is selected); also the ids of every form on the page."""
+
+    def __init__(self, form_id: str) -> None:
+        super().__init__()
+        self.form_id = form_id
+        self.fields: dict[str, str] = {}
+        self.select_options: dict[str, list[tuple[str, str, bool]]] = {}  # value, label, selected
+        self.required: list[str] = []
+        self.forms: list[str] = []
+        self._inside = False
+        self._select: str | None = None
+        self._option: tuple[str, bool] | None = None
+        self._textarea: str | None = None
+
+    def _ours(self, attrs: dict[str, str | None]) -> bool:
+        return attrs.get("form") == self.form_id or (self._inside and "form" not in attrs)
+
+    def handle_starttag(self, tag: str, pairs: list[tuple[str, str | None]]) -> None:
+        attrs = dict(pairs)
+        name = attrs.get("name") or ""
+        if tag == "form":
+            self.forms.append(attrs.get("id") or "")
+            self._inside = attrs.get("id") == self.form_id
+        elif tag == "input" and name and self._ours(attrs):
+            self.fields[name] = attrs.get("value") or ""
+        elif tag == "select" and name and self._ours(attrs):
+            self._select = name
+            self.select_options[name] = []
+        elif tag == "option" and self._select:
+            self._option = (attrs.get("value") or "", "selected" in attrs)
+        elif tag == "textarea" and name and self._ours(attrs):
+            self._textarea = name
+            self.fields[name] = ""
+            if "required" in attrs:
+                self.required.append(name)
+
+    def handle_data(self, data: str) -> None:
+        if self._option and self._select:
+            value, selected = self._option
+            self.select_options[self._select].append((value, data.strip(), selected))
+            self._option = None
+        elif self._textarea:
+            self.fields[self._textarea] += data
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._inside = False
+        elif tag == "select" and self._select:
+            options = self.select_options[self._select]
+            chosen = [value for value, _, selected in options if selected] or [options[0][0]]
+            self.fields[self._select] = chosen[-1]
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+
+    @classmethod
+    def of(cls, html: str, form_id: str) -> FormFields:
+        parser = cls(form_id)
+        parser.feed(html)
+        return parser
 
 
 @pytest.fixture
@@ -184,6 +253,137 @@ def test_coaches_see_only_their_teams_sessions(browser_as: Login) -> None:
     active = started.headers["location"].rsplit("/", 1)[1]
     assert same.client.get(f"/sessions/{active}", follow_redirects=False).status_code == 303
     assert same.form(f"/sessions/{active}/end").status_code == 403
+
+
+# ---------------------------------------------------------------- the review page
+
+
+def _grader_option(options: list[tuple[str, str, bool]]) -> str:
+    [value] = [value for value, label, _ in options if "(as the grader)" in label]
+    return value
+
+
+def test_saving_a_review_records_only_the_verdicts_the_coach_chose(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    carla = browser_as("carla", "coach", ["blue"])
+    sid = play(ada)
+    page = FormFields.of(carla.client.get(f"/desk/{sid}?lang=en").text, "review-form")
+    options = {name.split(":", 1)[1]: o for name, o in page.select_options.items()}
+    assert len(options) >= 2
+    for technique, choices in options.items():
+        assert page.fields[f"verdict:{technique}"] == "", "no verdict is chosen for the coach"
+        assert choices[0][:2] == ("", "— no verdict —")
+        _grader_option(choices)  # agreeing is one explicit choice
+    first, second, *_ = sorted(options)
+    grader = _grader_option(options[first])
+    other = "missed" if grader != "missed" else "applied"
+    # change one verdict and save the page as it is
+    assert carla.form(f"/desk/{sid}", {**page.fields, f"verdict:{first}": other}).status_code == 303
+    agreement = carla.client.get("/agreement").text
+    assert 'data-reviewed="1"' in agreement and "agree on 0 of 1 reviewed criteria" in agreement
+    again = FormFields.of(carla.client.get(f"/desk/{sid}").text, "review-form")
+    assert again.fields[f"verdict:{first}"] == other, "the coach's verdict stays chosen"
+    assert "" not in [value for value, _, _ in again.select_options[f"verdict:{first}"]]
+    assert all(again.fields[f"verdict:{t}"] == "" for t in options if t != first)
+    carla.form(f"/desk/{sid}", again.fields)  # saved again untouched: nothing new
+    assert 'data-reviewed="1"' in carla.client.get("/agreement").text
+    agree = {**again.fields, f"verdict:{second}": _grader_option(options[second])}
+    carla.form(f"/desk/{sid}", agree)
+    assert "agree on 1 of 2 reviewed criteria" in carla.client.get("/agreement").text
+    assert "— nessun giudizio —" in carla.client.get(f"/desk/{sid}?lang=it").text
+
+
+def test_commenting_on_a_message_saves_the_whole_review(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    carla = browser_as("carla", "coach", ["blue"])
+    sid = play(ada)
+    html = carla.client.get(f"/desk/{sid}?lang=en").text
+    assert html.count(f'action="/desk/{sid}"') == 1, "one review form, no form per message"
+    page = FormFields.of(html, "review-form")
+    assert {"message:1", "message:2"} <= set(page.fields), "message comments are in the form"
+    assert page.required == [], "a blank comment box does not block saving"
+    assert html.count('form="review-form"') >= 2 * html.count('class="comment-box"') > 0
+    technique = sorted(page.select_options)[0].split(":", 1)[1]
+    grader = _grader_option(page.select_options[f"verdict:{technique}"])
+    other = "missed" if grader != "missed" else "applied"
+    # what "Add comment" under message 2 sends, after the coach changed a verdict and wrote
+    # on a technique: the whole review
+    fields = {
+        **page.fields,
+        f"verdict:{technique}": other,
+        f"comment:{technique}": "Too generous here.",
+        "message:2": "Good open question.",
+    }
+    saved = carla.form(f"/desk/{sid}", fields)
+    assert saved.status_code == 303 and saved.headers["location"] == f"/desk/{sid}?saved=1"
+    after = carla.client.get(saved.headers["location"]).text
+    assert "Review saved." in after
+    assert "Good open question." in after and "Too generous here." in after
+    assert FormFields.of(after, "review-form").fields[f"verdict:{technique}"] == other
+    assert f'href="/desk/{sid}?lang=it"' in after, "switching language does not repeat the banner"
+    assert after.count('<span class="comment-text">') == 2, "blank boxes add no comments"
+
+
+# ---------------------------------------------------------------- the chat page meters
+
+
+def test_meters_show_which_way_is_good_for_the_trainee(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    started = ada.form("/practice", {"persona_id": "after-hours-caller", "language": "en"})
+    chat = ada.client.get(started.headers["location"]).text
+
+    def gauge(meter: str) -> str:
+        found = re.search(
+            rf'<li class="meter-row" data-meter="{meter}"([^>]*)>\s*<label[^>]*>'
+            rf"([^<]*)</label>\s*<meter ([^>]*)>",
+            chat,
+        )
+        assert found, meter
+        return f"{found.group(1)} {found.group(2)} {found.group(3)}"
+
+    for meter, label in (("habit", "Habit"), ("anger", "Anger")):  # a rise is bad news
+        assert 'data-better="low"' in gauge(meter) and 'optimum="0"' in gauge(meter)
+        assert label in gauge(meter)
+    for meter in ("trust", "patience"):
+        assert 'data-better="high"' in gauge(meter) and 'optimum="100"' in gauge(meter)
+    started = ada.form("/practice", {"persona_id": "endless-whatsapp", "language": "it"})
+    italian = ada.client.get(f"{started.headers['location']}?lang=it").text
+    assert '<label for="meter-rules">Regole</label>' in italian
+
+
+def test_every_persona_meter_has_labels_and_a_good_direction() -> None:
+    table, directions = strings(), meter_directions()
+    meters = {meter for persona in load_catalog().persona_list for meter in persona.meters}
+    unlabelled = sorted(m for m in meters if set(table.get(f"meter.{m}", {})) != {"it", "en"})
+    assert unlabelled == [], "add them to the meter: section of app/templates/i18n.yaml"
+    assert sorted(meters - set(directions)) == [], "add them to app/templates/meters.yaml"
+    lower_is_better = {m for m in meters if directions[m] == "low"}
+    assert lower_is_better == {
+        "habit", "anger", "chaos", "self_talk", "anxiety", "free_requests", "conceded",
+        "hurt", "sold_count",
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- accessibility
+
+
+def _contrast(one: str, two: str) -> float:
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(one), luminance(two)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_the_focus_ring_stands_out_on_the_page() -> None:
+    css = (STATIC_DIR / "css" / "app.css").read_text(encoding="utf-8")
+    colours = dict(re.findall(r"--([a-z-]+):\s*(#[0-9a-fA-F]{6})", css))
+    ring = re.search(r":focus-visible \{([^}]*)\}", css)
+    assert ring and "outline: 3px solid var(--focus)" in ring.group(1)
+    for background in ("paper", "wash"):
+        assert _contrast(colours["focus"], colours[background]) >= 3, background
 
 
 # ---------------------------------------------------------------- CSRF

@@ -41,7 +41,7 @@ from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, Sessi
 from app.web.deps import CSRF_FIELD, AdminPage, PageUser, ReviewerPage
 from app.web.i18n import Translator, chosen_language
 from app.web.render import PageRoute, render
-from app.web.view import evidence_by_message, line_chart, segments
+from app.web.view import MeterGauge, evidence_by_message, line_chart, meter_gauge, segments
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 LOGIN_COOKIE = "sparring_login"  # double-submit token for the login form (no session yet)
@@ -251,15 +251,10 @@ def start(
     return redirect(f"/sessions/{record.id}")
 
 
-def _meters(catalog: Catalog, record: PracticeSession, t: Translator) -> list[dict[str, Any]]:
+def _meters(catalog: Catalog, record: PracticeSession, t: Translator) -> list[MeterGauge]:
     state = service.state_public(catalog, record)
     return [
-        {
-            "id": meter,
-            "label": t.maybe(f"meter.{meter}", meter.replace("_", " ")),
-            "value": round(value),
-            "optimum": 100 if meter in ("trust", "patience") else None,
-        }
+        meter_gauge(meter, t.maybe(f"meter.{meter}", meter.replace("_", " ")), value)
         for meter, value in state.meters.items()
     ]
 
@@ -619,6 +614,8 @@ def save_review(session_id: str, user: ReviewerPage, db: SessionDep, form: FormD
     verdicts: dict[str, str] = {}
     technique_comments: dict[str, str] = {}
     message_comments: dict[str, str] = {}
+    # The page posts every field at once: a verdict left on "no verdict" (empty) and a blank
+    # comment box say nothing, so an untouched technique never reads as agreeing.
     for key, value in form.multi_items():
         if not isinstance(value, str) or key == CSRF_FIELD:
             continue
@@ -627,7 +624,7 @@ def save_review(session_id: str, user: ReviewerPage, db: SessionDep, form: FormD
             verdicts[name] = value
         elif kind == "comment":
             technique_comments[name] = value
-        elif kind == "message":
+        elif kind == "message" and value.strip():
             message_comments[name] = value
     try:
         body = ReviewCreate.model_validate(

@@ -71,8 +71,8 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
 
 
 def lang_links(request: Request) -> list[tuple[str, str]]:
-    """(code, href) for switching language on the same page."""
-    query = {k: v for k, v in request.query_params.items() if k != "lang"}
+    """(code, href) for switching language on the same page (without a one-off ?saved=1)."""
+    query = {k: v for k, v in request.query_params.items() if k not in ("lang", "saved")}
     return [
         (code, f"{request.url.path}?{urlencode({**query, 'lang': code})}") for code in ("it", "en")
     ]

@@ -1,12 +1,20 @@
-"""Shaping data for the templates: evidence highlights in a message, and line charts
-drawn as inline SVG (no script, no library)."""
+"""Shaping data for the templates: evidence highlights in a message, line charts drawn as
+inline SVG (no script, no library), and which way is good for each client meter."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
 
 from app.models import CriterionPublic
+
+METERS_FILE = Path(__file__).resolve().parent.parent / "templates" / "meters.yaml"
+Better = Literal["high", "low"]
 
 # ---------------------------------------------------------------- evidence highlights
 
@@ -133,4 +141,41 @@ def line_chart(
         pass_y=y_of(pass_mark) if pass_mark is not None else None,
         left=left,
         right=width - right,
+    )
+
+
+# ---------------------------------------------------------------- client meters
+
+
+@lru_cache
+def meter_directions() -> dict[str, Better]:
+    """meter id → 'high' (higher is better for the trainee) or 'low', from meters.yaml."""
+    data = yaml.safe_load(METERS_FILE.read_text(encoding="utf-8"))
+    directions: dict[str, Better] = {}
+    for better in ("high", "low"):
+        for meter in data.get(better) or []:
+            if meter in directions:
+                raise ValueError(f"{METERS_FILE}: '{meter}' is listed as both high and low")
+            directions[str(meter)] = better  # type: ignore[assignment]
+    return directions
+
+
+@dataclass(frozen=True)
+class MeterGauge:
+    """One client meter as the chat page shows it: a <meter> whose optimum says which way
+    is good (None: a meter meters.yaml does not know, shown without judging its moves)."""
+
+    id: str
+    label: str
+    value: int
+    better: Better | None
+
+    @property
+    def optimum(self) -> int | None:
+        return {"high": 100, "low": 0, None: None}[self.better]
+
+
+def meter_gauge(meter: str, label: str, value: float) -> MeterGauge:
+    return MeterGauge(
+        id=meter, label=label, value=round(value), better=meter_directions().get(meter)
     )

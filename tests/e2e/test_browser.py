@@ -209,6 +209,38 @@ def login(page: Any, site: Site, username: str) -> None:
     assert "/login" not in page.url, page.locator("main").inner_text()
 
 
+def submit_review(page: Any, click: Any) -> None:
+    """Submit the review form (by `click`), land on "Review saved.", see ?saved=1 dropped."""
+    with page.expect_navigation(url=re.compile(r"saved=1")):
+        click()
+    assert page.locator("#saved").inner_text() == "Review saved."
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('saved')")
+
+
+def meter_deltas(page: Any) -> list[dict[str, str]]:
+    """Every meter's last change as shown: its text, its class and which way is good."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('.meter-row')].map((row) => ({
+                meter: row.dataset.meter,
+                better: row.dataset.better || '',
+                text: row.querySelector('.meter-delta').textContent,
+                css: row.querySelector('.meter-delta').className,
+            }))"""
+        )
+    )
+
+
+def assert_deltas_judged(deltas: list[dict[str, str]]) -> None:
+    """A rise is green only for a meter where higher is better, a fall only where lower is."""
+    for delta in deltas:
+        if not delta["text"]:
+            continue
+        rose = delta["text"].startswith("+")
+        good = rose == (delta["better"] == "high")
+        assert delta["css"].split() == ["meter-delta", "good" if good else "bad"], delta
+
+
 def no_horizontal_scroll(page: Any, width: int) -> bool:
     """Nothing wider than the phone (a mobile browser would widen its layout viewport)."""
     return bool(page.evaluate(f"document.documentElement.scrollWidth <= {width}"))
@@ -235,6 +267,8 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     shot(page, "02-practice")
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.className") == "skip-link"
+    ring = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    assert ring == "rgb(26, 95, 180)", "a focus ring with at least 3:1 contrast"
     nav = page.get_by_role("navigation", name="Main menu")
     assert nav.get_by_role("link").all_inner_texts() == ["Practise", "My progress"]
     card = page.locator(f"#persona-{PERSONA}")
@@ -295,6 +329,8 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     page.locator("#turn", has_text="3").wait_for()
     meters = page.locator(".meter-row")
     assert meters.count() >= 2
+    assert page.locator("#meter-trust").get_attribute("optimum") == "100"
+    assert_deltas_judged(meter_deltas(page))
     assert page.locator("#mood").inner_text() in {"warm", "neutral", "cold"}
     shot(page, "05-chat-after-turns")
 
@@ -368,6 +404,12 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     phone_box.press("Enter")
     mobile.locator("#turn", has_text="1").wait_for()
     assert mobile.locator("#transcript li.msg-client").count() >= 2
+    # more free requests is bad news: the rise shows in red, the gauge wants it at 0
+    deltas = {d["meter"]: d for d in meter_deltas(mobile)}
+    assert deltas["free_requests"]["text"].startswith("+"), deltas
+    assert deltas["free_requests"]["css"] == "meter-delta bad"
+    assert mobile.locator("#meter-free_requests").get_attribute("optimum") == "0"
+    assert_deltas_judged(list(deltas.values()))
     assert no_horizontal_scroll(mobile, 390)
     shot(mobile, "11-phone-chat")
     for name, path in (
@@ -407,17 +449,33 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     criteria = page.locator("fieldset.criterion")
     count = criteria.count()
     assert count >= 2
+    for index in range(count):  # nothing is chosen on the coach's behalf
+        verdict = criteria.nth(index).get_by_label("Your verdict")
+        assert verdict.input_value() == ""
+        assert verdict.locator("option:checked").inner_text() == "— no verdict —"
     shot(page, "16-review")
-    page.get_by_role("button", name="Save review").click()  # agree with every verdict
-    page.wait_for_url("**saved=1")
-    assert page.locator("#saved").inner_text() == "Review saved."
+    submit_review(page, page.get_by_role("button", name="Save review").click)
+    page.reload()
+    assert page.locator("#saved").count() == 0, "a reload does not announce another save"
+    page.goto(f"{site.base_url}/agreement")
+    assert page.locator("#agreement-overall").get_attribute("data-reviewed") == "0", (
+        "saving untouched verdicts records no agreement"
+    )
+
+    # agreeing is choosing the grader's verdict, on every criterion
+    page.goto(f"{site.base_url}/desk/{session_id}")
+    for index in range(count):
+        criterion = criteria.nth(index)
+        criterion.get_by_label("Your verdict").select_option(criterion.get_attribute("data-grader"))
+    submit_review(page, page.get_by_role("button", name="Save review").click)
     page.goto(f"{site.base_url}/agreement")
     overall = page.locator("#agreement-overall")
     assert overall.get_attribute("data-reviewed") == str(count)
     assert overall.locator(".number").inner_text() == "100%"
     shot(page, "17-agreement-all-agree")
 
-    # override one verdict and comment on a message and a criterion
+    # override one verdict, comment on the criterion, then add a comment on a message:
+    # that button saves the whole review, nothing typed before is lost
     page.goto(f"{site.base_url}/desk/{session_id}")
     first = criteria.first
     technique = first.get_attribute("data-technique")
@@ -425,17 +483,15 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     other = "missed" if grader != "missed" else "applied"
     first.get_by_label("Your verdict").select_option(other)
     first.get_by_label("Comment on this technique").fill("Too generous <i>here</i>.")
-    page.get_by_role("button", name="Save review").click()
-    page.wait_for_url("**saved=1")
+    page.locator("#msg-2 summary").click()
+    page.locator("#msg-2").get_by_label("Your comment").fill("Good open question.")
+    submit_review(page, page.locator("#msg-2").get_by_role("button", name="Add comment").click)
     assert page.locator(f"#criterion-{technique} .override").inner_text() == "overridden"
     assert page.locator(f"#criterion-{technique} .comment-text").inner_text() == (
         "Too generous <i>here</i>."
     )
-    page.locator("#msg-2 summary").click()
-    page.locator("#msg-2").get_by_label("Your comment").fill("Good open question.")
-    page.locator("#msg-2").get_by_role("button", name="Add comment").click()
-    page.wait_for_url("**saved=1")
     assert "Good open question." in page.locator("#msg-2 .comments").inner_text()
+    assert page.locator(".comments .comment-text").count() == 2, "blank boxes add nothing"
     shot(page, "18-review-overridden")
 
     page.get_by_role("link", name="Agreement").click()
@@ -478,4 +534,44 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     assert watch.problems == [], watch.problems
     assert coach_watch.problems == [], coach_watch.problems
     assert mobile_watch.problems == [], mobile_watch.problems
+    context.close()
+
+
+def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
+    """A refused message shows the reason in words; a session ended in another tab sends the
+    trainee to its ended state instead of leaving an error on a dead conversation."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    watch = Watch(page)
+    login(page, site, "tess")
+    page.goto(f"{site.base_url}/practice")
+    card = page.locator("#persona-disorganized")
+    card.get_by_label("Engine").select_option("offline")
+    card.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+    session_id = page.url.rsplit("/", 1)[1]
+
+    box = page.get_by_label("Your message")
+    box.evaluate("(box) => box.removeAttribute('maxlength')")  # a client that ignores it
+    box.fill("a" * 4001)
+    box.press("Enter")
+    error = page.locator("#chat-error")
+    error.wait_for()
+    assert error.inner_text() == "the message is 4001 characters long; the limit is 4000"
+    shot(page, "24-chat-error")
+
+    other_tab = context.new_page()
+    other_tab.goto(f"{site.base_url}/sessions/{session_id}")
+    other_tab.get_by_role("button", name="End and see the report card").click()
+    other_tab.wait_for_url(f"**/sessions/{session_id}/report")
+    box.fill("Shall we make a list of what is due this week?")
+    box.press("Enter")
+    page.wait_for_url(f"**/sessions/{session_id}/report")
+    assert page.locator("#score .number").count() == 1
+
+    expected = {
+        f"422 POST {site.base_url}/api/sessions/{session_id}/messages",
+        f"409 POST {site.base_url}/api/sessions/{session_id}/messages",
+    }
+    assert sorted(set(watch.problems) - expected) == [], watch.problems
     context.close()

@@ -66,6 +66,38 @@
     errorBox.hidden = false;
   }
 
+  // Good or bad news for the trainee: data-better says which way the meter should go
+  // (anger, chaos, free requests… are better low); a meter without it is not judged.
+  function verdictOf(better, change) {
+    if (change === 0 || (better !== "high" && better !== "low")) return "";
+    return (change > 0) === (better === "high") ? "good" : "bad";
+  }
+
+  // An error body's `detail` as text: a message, or FastAPI's list of validation errors.
+  function detailText(detail, fallback) {
+    if (typeof detail === "string" && detail) return detail;
+    if (Array.isArray(detail)) {
+      const texts = detail.map((item) => (item && typeof item.msg === "string" ? item.msg : ""));
+      const joined = texts.filter(Boolean).join("; ");
+      if (joined) return joined;
+    }
+    return fallback;
+  }
+
+  // Whether the session is over (ended in another tab, or by the client): then the page
+  // is reloaded, so it shows the ended state and the way to the report card.
+  async function sessionEnded() {
+    try {
+      const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}`, {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      });
+      return response.ok && (await response.json()).session.status !== "active";
+    } catch (_) {
+      return false;
+    }
+  }
+
   function updateState(session) {
     const state = session.state;
     for (const [meter, raw] of Object.entries(state.meters)) {
@@ -80,7 +112,7 @@
       const delta = row.querySelector(".meter-delta");
       const change = value - before;
       delta.textContent = change === 0 ? "" : change > 0 ? `+${change}` : `−${-change}`;
-      delta.className = `meter-delta ${change > 0 ? "up" : change < 0 ? "down" : ""}`;
+      delta.className = `meter-delta ${verdictOf(row.dataset.better, change)}`;
       row.classList.toggle("changed", change !== 0);
     }
     const mood = document.getElementById("mood");
@@ -139,7 +171,7 @@
       case "error":
         dropStreaming();
         status.textContent = "";
-        showError(data.detail || strings["error"]);
+        showError(detailText(data.detail, strings["error"]));
         break;
     }
   }
@@ -165,14 +197,19 @@
         body: JSON.stringify({ content }),
       });
       if (!response.ok || !response.body) {
-        let detail = `${strings["error"]} (${response.status})`;
+        const fallback = `${strings["error"]} (${response.status})`;
+        let detail = fallback;
         try {
-          detail = (await response.json()).detail || detail;
+          detail = detailText((await response.json()).detail, fallback);
         } catch (_) {
           /* not JSON */
         }
+        if (response.status === 409 && (await sessionEnded())) {
+          window.location.reload();
+          return;
+        }
         status.textContent = "";
-        showError(typeof detail === "string" ? detail : JSON.stringify(detail));
+        showError(detail);
         return;
       }
       const reader = response.body.getReader();
