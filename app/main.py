@@ -12,11 +12,13 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlmodel import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import auth
 from app.api import auth as auth_api
@@ -31,7 +33,7 @@ from app.errors import ERROR_RESPONSES, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
 from app.sessions import resume_pending_grades
 from app.web import pages as web
-from app.web.render import STATIC_DIR
+from app.web.render import STATIC_DIR, render_error
 
 log = logging.getLogger("sparring")
 
@@ -134,6 +136,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return ErrorJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """A browser asking for a page that does not exist gets the styled error page."""
+        path = request.url.path
+        browser = "text/html" in request.headers.get("accept", "")
+        if exc.status_code == 404 and browser and not path.startswith(("/api/", "/static/")):
+            return render_error(request, 404, f"no page at {path}")
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(UnicodeEncodeError)
     async def _not_unicode(_request: Request, exc: UnicodeEncodeError) -> JSONResponse:

@@ -132,9 +132,11 @@ def test_a_grade_cut_by_a_crash_is_finished_after_restart(stub: StubLLM, databas
         ending.start()
 
         def pending() -> bool:
+            """The grade is stored as pending and the grader's call is hanging at the stub
+            (killed any sooner, the restarted server's call would meet the Hang instead)."""
             with Session(get_engine(database_url)) as db:
                 grade = db.exec(select(Grade).where(Grade.session_id == sid)).first()
-                return grade is not None and grade.status == "pending"
+                return grade is not None and grade.status == "pending" and stub.pending == 0
 
         wait_for(pending)
         server.kill()  # …and the server dies while grading

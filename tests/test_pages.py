@@ -535,3 +535,11 @@ def test_history_charts_one_point_per_graded_session(browser_as: Login) -> None:
     assert overall.count('class="dot"') == 2
     assert f"/sessions/{first}/report" in overall and f"/sessions/{second}/report" in overall
     assert 'class="small-multiples"' in html
+
+
+def test_an_unknown_address_gets_the_error_page_in_a_browser(anonymous: TestClient) -> None:
+    page = anonymous.get("/no-such-page", headers={"Accept": "text/html", "Accept-Language": "en"})
+    assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+    assert "Not found." in page.text and "no page at /no-such-page" in page.text
+    api = anonymous.get("/api/no-such-thing", headers={"Accept": "text/html"})
+    assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
