@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, or_, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from app import auth
 from app.catalog import SUCCESS_OUTCOMES, Catalog, Language, Persona
@@ -464,9 +464,16 @@ def _set_state(record: PracticeSession, state: ClientState) -> None:
 def end(
     *, db: Session, catalog: Catalog, engines: Engines, user: User, session_id: str
 ) -> tuple[Grade, list[CriterionResult]]:
-    """End the session (if the client has not already) and grade it; idempotent."""
+    """End the session (if the client has not already) and grade it; idempotent. A session
+    the trainee has not written in has nothing to grade: it can be discarded instead."""
     record = _load(db, session_id, user, play=True)
     if record.status == "active":
+        if not _trainee_messages(db, session_id):
+            raise Conflict(
+                f"you have not written anything in session '{session_id}' yet: there is "
+                "nothing to grade; write to the client, or discard the session "
+                f"(DELETE /api/sessions/{session_id})"
+            )
         _set_state(record, end_by_trainee(ClientState.model_validate(record.state)))
         db.add(record)
         db.commit()
@@ -474,6 +481,29 @@ def end(
     if latest is not None and latest[0].status in ("done", "pending"):
         return latest  # graded, or being graded right now
     return grade_session(db=db, catalog=catalog, engines=engines, record=record)
+
+
+def discard(*, db: Session, user: User, session_id: str) -> None:
+    """Delete a session its trainee never wrote in (opened by mistake, or left before a
+    word): nothing of the trainee's is lost, and it does not stay in the lists as a 0.
+    Its model calls are kept, without the session, for the cost figures."""
+    record = _load(db, session_id, user, play=True)
+    if said := _trainee_messages(db, session_id):
+        raise Conflict(
+            f"session '{session_id}' has {said} message(s) of yours: end it to have it "
+            "graded; only a session you have not written in can be discarded"
+        )
+    if latest_grade(db=db, session_id=session_id) is not None:
+        raise Conflict(f"session '{session_id}' has a grade: it is kept")
+    db.exec(update(LLMCall).where(col(LLMCall.session_id) == session_id).values(session_id=None))
+    db.exec(delete(Message).where(col(Message.session_id) == session_id))
+    db.delete(record)
+    db.commit()
+
+
+def _trainee_messages(db: Session, session_id: str) -> int:
+    query = select(func.count()).where(Message.session_id == session_id, Message.role == "trainee")
+    return db.exec(query).one()
 
 
 def regrade(

@@ -228,3 +228,18 @@ def test_drill_errors(client: TestClient) -> None:
     response = client.post("/api/drills", json={**base, "turns": ["ok", "  "]})
     assert response.status_code == 422 and "empty" in response.text
     assert client.get("/api/sessions").json()["total"] == 0  # rejected before starting
+
+
+def test_a_technique_used_once_reads_in_the_singular(client: TestClient) -> None:
+    messages = [
+        {"role": "client", "content": "I will sell everything tomorrow."},
+        {"role": "trainee", "content": "What worries you most about selling now?"},
+    ]
+    body = {"persona_id": PERSONA, "language": "en", "messages": messages}
+    criteria = {
+        c["technique_id"]: c for c in client.post("/api/grade", json=body).json()["criteria"]
+    }
+    used = criteria["extended-needs"]
+    assert used["verdict"] == "applied" and len(used["evidence"]) == 1
+    assert used["rationale"] == "Technique used in one message and never contradicted."
+    assert not any("(s)" in c["rationale"] for c in criteria.values())

@@ -181,3 +181,9 @@ def test_team_names_are_trimmed_so_padding_does_not_make_another_team(
     created = root.post("/api/users", json=body)
     assert created.status_code == 201, created.text
     assert created.json()["teams"] == ["blue", "x" * 64]
+
+
+def test_a_token_needs_no_body(client: TestClient) -> None:
+    made = client.post("/api/tokens")
+    assert made.status_code == 201 and made.json()["name"] == "api"
+    assert client.post("/api/tokens", json={"name": ""}).status_code == 422

@@ -220,3 +220,28 @@ def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None
         db.add(Grade(session_id=sid, grader="g", prompt_version=""))
         with pytest.raises(Exception, match="(?i)unique"):
             db.commit()
+
+
+def test_a_session_without_a_word_of_the_trainee_is_discarded_not_graded(
+    client: TestClient,
+) -> None:
+    sid = start(client)
+    ended = client.post(f"/api/sessions/{sid}/end")
+    assert ended.status_code == 409 and "nothing to grade" in ended.json()["detail"]
+    assert client.get(f"/api/sessions/{sid}").json()["session"]["status"] == "active"
+    assert client.delete(f"/api/sessions/{sid}").status_code == 204
+    assert client.get(f"/api/sessions/{sid}").status_code == 404
+    assert sid not in {s["id"] for s in client.get("/api/sessions").json()["items"]}
+
+
+def test_a_session_the_trainee_wrote_in_cannot_be_discarded(
+    client: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    sid = start(client)
+    client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
+    refused = client.delete(f"/api/sessions/{sid}")
+    assert refused.status_code == 409 and "end it to have it graded" in refused.json()["detail"]
+    empty = start(client)
+    coach = login_as("carla", role="coach", teams=["blue"])
+    assert coach.delete(f"/api/sessions/{empty}").status_code == 403  # only its trainee
+    assert len(client.get(f"/api/sessions/{sid}").json()["messages"]) > 1

@@ -543,3 +543,31 @@ def test_an_unknown_address_gets_the_error_page_in_a_browser(anonymous: TestClie
     assert "Not found." in page.text and "no page at /no-such-page" in page.text
     api = anonymous.get("/api/no-such-thing", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+
+
+def test_leaving_before_a_word_discards_the_session(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    started = ada.form(
+        "/practice", {"persona_id": "disorganized", "difficulty": "easy", "language": "en"}
+    )
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    page = ada.client.get(f"/sessions/{sid}").text
+    assert f'action="/sessions/{sid}/discard"' in page and "Leave without a grade" in page
+    left = ada.form(f"/sessions/{sid}/discard")
+    assert left.status_code == 303 and left.headers["location"] == "/practice"
+    assert ada.client.get(f"/sessions/{sid}").status_code == 404
+    again = ada.form("/practice", {"persona_id": "disorganized", "language": "en"})
+    sid = again.headers["location"].rsplit("/", 1)[1]
+    ada.form(f"/sessions/{sid}/say", {"content": "What is on your mind?"})
+    page = ada.client.get(f"/sessions/{sid}").text  # a word said: ending grades it
+    assert f'action="/sessions/{sid}/end"' in page and "End and see the report card" in page
+    assert ada.form(f"/sessions/{sid}/discard").status_code == 409
+
+
+def test_figures_are_written_the_local_way() -> None:
+    from app.web.i18n import Translator
+    from app.web.render import _env
+
+    figure = _env.from_string("{{ 0.666 | decimal }} {{ none | decimal }} {{ 0.75 | percent }}")
+    assert figure.render(t=Translator("it")) == "0,67 n.d. 75%"
+    assert figure.render(t=Translator("en")) == "0.67 n/a 75%"

@@ -58,9 +58,12 @@ def me(user: CurrentUser, db: SessionDep) -> UserPublic:
 
 
 @router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
-def create_token(body: TokenCreate, user: CurrentUser, db: SessionDep) -> TokenCreated:
-    """A new API token for scripts and the CLI; the token is shown only in this answer."""
-    token, secret = auth.create_token(db=db, user=user, name=body.name)
+def create_token(
+    user: CurrentUser, db: SessionDep, body: TokenCreate | None = None
+) -> TokenCreated:
+    """A new API token for scripts and the CLI; the token is shown only in this answer. The
+    body is optional (the name defaults to `api`)."""
+    token, secret = auth.create_token(db=db, user=user, name=(body or TokenCreate()).name)
     return TokenCreated.model_validate(token, update={"token": secret})
 
 

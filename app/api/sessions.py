@@ -153,6 +153,13 @@ def grade_session(
     return service.grade_public(*grade)
 
 
+@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def discard_session(session_id: str, user: CurrentUser, db: SessionDep) -> Response:
+    """Delete a session you have not written in yet (409 once you have: end it instead)."""
+    service.discard(db=db, user=user, session_id=session_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
 @router.get("/{session_id}", response_model=SessionDetail)
 def get_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, db: SessionDep

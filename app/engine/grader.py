@@ -129,7 +129,7 @@ def grade_heuristic(
             # the client never created the situation; doing what it warns against still counts
             verdict, key, evidence = "not_applicable", "not_applicable", []
         elif hits and not slips and len(hits) >= technique.min_hits:
-            verdict, key, evidence = "applied", "applied", hits
+            verdict, key, evidence = "applied", "applied" if len(hits) > 1 else "applied_once", hits
         elif hits and slips:
             verdict, key, evidence = "partial", "partial_mixed", hits + slips
         elif hits:

@@ -286,8 +286,9 @@ def conversation(
     state = service.state_public(catalog, record)
     js_strings = {
         key: t(f"chat.{key}")
-        for key in ("client", "you", "typing", "ended", "error", "sending", "cut")
+        for key in ("client", "you", "typing", "ended", "error", "sending", "cut", "see_report")
     }
+    js_strings["outcome"] = t("report.outcome")
     js_strings |= {f"mood.{m}": t(f"mood.{m}") for m in MOODS}
     js_strings |= {f"phase.{p}": t(f"phase.{p}") for p in PHASES}
     js_strings |= {f"outcome.{o}": t(f"outcome.{o}") for o in OUTCOMES}
@@ -338,6 +339,12 @@ def end(
     with contextlib.suppress(Upstream):
         service.end(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
     return redirect(f"/sessions/{session_id}/report")
+
+
+@router.post("/sessions/{session_id}/discard")
+def discard(session_id: str, user: PageUser, db: SessionDep) -> Response:
+    service.discard(db=db, user=user, session_id=session_id)
+    return redirect("/practice")
 
 
 @router.post("/sessions/{session_id}/grade")

@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
+from jinja2.runtime import Context
 
 from app.errors import ServiceError
 from app.models import User
@@ -46,12 +47,23 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
-def percent(value: float | None) -> str:
-    return "n/a" if value is None else f"{round(100 * value)}%"
+NOT_AVAILABLE = {"it": "n.d.", "en": "n/a"}
 
 
-def decimal(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+@pass_context
+def percent(context: Context, value: float | None) -> str:
+    lang = context["t"].lang
+    return NOT_AVAILABLE[lang] if value is None else f"{round(100 * value)}%"
+
+
+@pass_context
+def decimal(context: Context, value: float | None) -> str:
+    """Two decimals, with the decimal comma in Italian (0,67)."""
+    lang = context["t"].lang
+    if value is None:
+        return NOT_AVAILABLE[lang]
+    text = f"{value:.2f}"
+    return text.replace(".", ",") if lang == "it" else text
 
 
 _env.globals.update(static=static_url)

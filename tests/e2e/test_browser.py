@@ -400,8 +400,13 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     mobile.locator(f"#persona-{other}").get_by_role("button", name="Inizia").click()
     mobile.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
     phone_box = mobile.get_by_label("Il tuo messaggio")
-    phone_box.fill("Piacere, sono Sara. Mi racconti: che cosa si aspetta?")
+    # a touch keyboard has no Shift: Enter is a new line, Send sends, and no hint says otherwise
+    assert not mobile.locator("#compose-hint").is_visible()
+    phone_box.fill("Piacere, sono Sara.")
     phone_box.press("Enter")
+    phone_box.type("Mi racconti: che cosa si aspetta?")
+    assert phone_box.input_value() == "Piacere, sono Sara.\nMi racconti: che cosa si aspetta?"
+    mobile.get_by_role("button", name="Invia").tap()
     mobile.locator("#turn", has_text="1").wait_for()
     assert mobile.locator("#transcript li.msg-client").count() >= 2
     # more free requests is bad news: the rise shows in red, the gauge wants it at 0
@@ -560,6 +565,10 @@ def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
     assert error.inner_text() == "the message is 4001 characters long; the limit is 4000"
     shot(page, "24-chat-error")
 
+    box.fill("What would help you most this week?")
+    box.press("Enter")
+    page.locator(".msg-trainee").first.wait_for()
+    page.get_by_role("button", name="End and see the report card").wait_for()  # was Leave
     other_tab = context.new_page()
     other_tab.goto(f"{site.base_url}/sessions/{session_id}")
     other_tab.get_by_role("button", name="End and see the report card").click()

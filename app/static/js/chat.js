@@ -126,10 +126,13 @@
     document.getElementById("turn").textContent = String(state.turn);
     if (session.status !== "active") {
       const outcome = strings[`outcome.${session.outcome}`] || session.outcome || "";
-      document.getElementById("ended-text").textContent = `${strings["ended"]} (${outcome})`;
+      document.getElementById("ended-text").textContent = outcome ? `${strings["ended"]} ${strings["outcome"]}: ${outcome}.` : strings["ended"];
       endedNotice.hidden = false;
       form.hidden = true;
-      document.getElementById("end-button").focus();
+      becomeEndable();
+      const endButton = document.getElementById("end-button");
+      endButton.textContent = strings["see_report"];
+      endButton.focus();
     }
   }
 
@@ -149,10 +152,19 @@
     return { event, data: JSON.parse(data.join("\n")) };
   }
 
+  // Once the trainee has written, the session is ended and graded, not discarded.
+  function becomeEndable() {
+    const form = document.getElementById("end-form");
+    if (!form || form.getAttribute("action") === form.dataset.endAction) return;
+    form.setAttribute("action", form.dataset.endAction);
+    document.getElementById("end-button").textContent = form.dataset.endLabel;
+  }
+
   function handle({ event, data }) {
     switch (event) {
       case "trainee":
         addMessage(data);
+        becomeEndable();
         status.textContent = strings["typing"];
         break;
       case "delta":
@@ -246,8 +258,10 @@
     event.preventDefault();
     sendMessage();
   });
+  // On a touch screen the keyboard has no Shift: Enter adds a new line there, Send sends.
+  const touch = window.matchMedia("(pointer: coarse)").matches;
   box.addEventListener("keydown", (event) => {
-    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();
       sendMessage();
     }
