@@ -111,6 +111,19 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
         for path in (f"/api/sessions/{S}", f"/api/sessions/{S}/export?format=md")
     ],
     (
+        "DELETE",  # only its trainee, and only before a word: this one has words (409)
+        f"/api/sessions/{S}",
+        None,
+        {
+            "anonymous": 401,
+            "owner": 409,
+            "other_trainee": 404,
+            "coach_same_team": 403,
+            "coach_other_team": 404,
+            "admin": 403,
+        },
+    ),
+    (
         "POST",
         f"/api/sessions/{S}/grade",
         None,

@@ -197,7 +197,8 @@ def test_wrong_language_difficulty_and_seed_are_422(client: TestClient) -> None:
 
 def test_a_message_to_an_ended_session_is_409(client: TestClient, database_url: str) -> None:
     sid = start(client)["session"]["id"]
-    client.post(f"/api/sessions/{sid}/end")
+    client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
+    assert client.post(f"/api/sessions/{sid}/end").status_code == 200
     response = client.post(f"/api/sessions/{sid}/messages", json={"content": "Hello?"})
     assert response.status_code == 409 and "ended" in response.json()["detail"]
     with Session(get_engine(database_url)) as db:

@@ -113,6 +113,7 @@ def test_a_trainee_cannot_regrade_a_graded_session_but_a_coach_can(
     client: TestClient, login_as: Callable[..., TestClient]
 ) -> None:
     sid = start(client)
+    client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
     graded = client.post(f"/api/sessions/{sid}/end").json()
     again = client.post(f"/api/sessions/{sid}/grade")
     assert again.status_code == 409 and "only a coach or an admin" in again.json()["detail"]

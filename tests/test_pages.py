@@ -571,3 +571,13 @@ def test_figures_are_written_the_local_way() -> None:
     figure = _env.from_string("{{ 0.666 | decimal }} {{ none | decimal }} {{ 0.75 | percent }}")
     assert figure.render(t=Translator("it")) == "0,67 n.d. 75%"
     assert figure.render(t=Translator("en")) == "0.67 n/a 75%"
+
+
+def test_conversation_text_carries_its_language(browser_as: Login) -> None:
+    """Screen readers read an Italian conversation with an Italian voice on an English UI."""
+    ada = browser_as("ada", "trainee", ["blue"])
+    started = ada.form("/practice", {"persona_id": "disorganized", "language": "it"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    ada.client.cookies.set("lang", "en")
+    page = ada.client.get(f"/sessions/{sid}").text
+    assert '<html lang="en"' in page and '<ol class="transcript" lang="it"' in page
