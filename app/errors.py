@@ -6,11 +6,23 @@ from pydantic import BaseModel
 
 
 class ServiceError(Exception):
+    """`code` names the error for the pages, which show it in the reader's language
+    (app/templates/i18n.yaml, `error_code.<code>`, formatted with `params`); the message stays
+    the English text the API answers with."""
+
     status_code = 400
     headers: dict[str, str] | None = None
 
+    def __init__(self, message: str, *, code: str | None = None, **params: object) -> None:
+        super().__init__(message)
+        self.code, self.params = code, params
+
     def detail(self) -> str | list[dict[str, object]]:
         return str(self)
+
+    def body(self) -> dict[str, object]:
+        named = {"code": self.code, "params": self.params} if self.code else {}
+        return {"detail": self.detail(), **named}
 
 
 class Unauthorized(ServiceError):
@@ -35,8 +47,15 @@ class Invalid(ServiceError):
 
     status_code = 422
 
-    def __init__(self, message: str, loc: tuple[str | int, ...] = ("body",)) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        loc: tuple[str | int, ...] = ("body",),
+        *,
+        code: str | None = None,
+        **params: object,
+    ) -> None:
+        super().__init__(message, code=code, **params)
         self.loc = loc
 
     def detail(self) -> list[dict[str, object]]:
@@ -54,9 +73,12 @@ class Upstream(ServiceError):
 
 
 class ErrorMessage(BaseModel):
-    """The body of every error other than 422."""
+    """The body of every error other than 422; `code` and `params` where the pages
+    translate the error."""
 
     detail: str
+    code: str | None = None
+    params: dict[str, Any] | None = None
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

@@ -90,9 +90,12 @@ def _load(db: Session, session_id: str, user: User, *, play: bool = False) -> Pr
     also requires being its trainee."""
     record = db.get(PracticeSession, session_id)
     if record is None or not auth.can_see(db=db, user=user, record=record):
-        raise NotFound(f"no session with id '{session_id}'")
+        raise NotFound(f"no session with id '{session_id}'", code="no_session")
     if play and record.user_id != user.id:
-        raise Forbidden("only the trainee who started this session can play or end it")
+        raise Forbidden(
+            "only the trainee who started this session can play or end it",
+            code="not_your_session",
+        )
     return record
 
 
@@ -181,7 +184,10 @@ def start(
     if recent >= limits.sessions_per_hour:
         raise TooMany(
             f"you started {recent} sessions in the last hour; the limit is "
-            f"{limits.sessions_per_hour}: try again later (finished sessions count too)"
+            f"{limits.sessions_per_hour}: try again later (finished sessions count too)",
+            code="sessions_per_hour",
+            recent=recent,
+            limit=limits.sessions_per_hour,
         )
     db.commit()  # ends the read: the pooled connection is not held while the model answers
     seed = request.seed if request.seed is not None else random.randrange(2**31)
@@ -214,7 +220,9 @@ def start(
     except LLMError as exc:
         _store_calls(db, None, calls)
         db.commit()
-        raise Upstream(f"{exc}; nothing was stored, start the session again") from exc
+        raise Upstream(
+            f"{exc}; nothing was stored, start the session again", code="model_failed_start"
+        ) from exc
     record.state = state.model_dump(mode="json")
     db.add(record)
     db.flush()
@@ -236,21 +244,32 @@ def accept(
     if record.status != "active":
         raise Conflict(
             f"session '{session_id}' has ended ({record.outcome}); start a new one "
-            "or ask for its grade"
+            "or ask for its grade",
+            code="session_ended",
         )
     text = content.strip()
     if not _visible(text):
-        raise Invalid("the message is empty", ("body", "content"))
+        raise Invalid("the message is empty", ("body", "content"), code="message_empty")
     if len(text) > limits.max_message_chars:
         raise Invalid(
             f"the message is {len(text)} characters long; the limit is {limits.max_message_chars}",
             ("body", "content"),
+            code="message_too_long",
+            length=len(text),
+            limit=limits.max_message_chars,
         )
     state = ClientState.model_validate(record.state)
     if state.status != "active":
-        raise Conflict(f"session '{session_id}' has ended ({state.outcome}); start a new one")
+        raise Conflict(
+            f"session '{session_id}' has ended ({state.outcome}); start a new one",
+            code="session_ended",
+        )
     if state.turn >= limits.max_turns_per_session:
-        raise Conflict(f"session '{session_id}' reached {limits.max_turns_per_session} turns")
+        raise Conflict(
+            f"session '{session_id}' reached {limits.max_turns_per_session} turns",
+            code="turn_limit",
+            limit=limits.max_turns_per_session,
+        )
     persona = catalog.personas[record.persona_id]
     language: Language = record.language  # type: ignore[assignment]
     moves = move_ids(detect(text, language, catalog.moves))
@@ -266,7 +285,9 @@ def accept(
             raise Conflict(
                 f"message {unanswered.seq} is still waiting for the client's reply (it is being "
                 "answered now, or the answer failed): wait for the reply, or send the same text "
-                "again to retry it"
+                "again to retry it",
+                code="reply_pending",
+                seq=unanswered.seq,
             )
         trainee = db.exec(
             select(Message).where(Message.session_id == record.id, Message.seq == unanswered.seq)
@@ -303,7 +324,9 @@ def _commit_turn(db: Session, clash: str) -> None:
         db.commit()
     except IntegrityError as exc:
         db.rollback()
-        raise Conflict(f"{clash}: wait for the client's reply, then reload the session") from exc
+        raise Conflict(
+            f"{clash}: wait for the client's reply, then reload the session", code="turn_clash"
+        ) from exc
 
 
 def _unanswered(said: Sequence[Row[tuple[int, str, str, str]]]) -> Row[Any] | None:
@@ -404,7 +427,8 @@ def play(
         _store_calls(db, record.id, calls)
         writer.commit()
         raise Upstream(
-            f"{exc}; your message {turn.trainee.seq} is stored: send the same text again to retry"
+            f"{exc}; your message {turn.trainee.seq} is stored: send the same text again to retry",
+            code="model_failed_turn",
         ) from exc
     stored = writer.complete()
     _store_calls(db, record.id, calls)
@@ -472,7 +496,8 @@ def end(
             raise Conflict(
                 f"you have not written anything in session '{session_id}' yet: there is "
                 "nothing to grade; write to the client, or discard the session "
-                f"(DELETE /api/sessions/{session_id})"
+                f"(DELETE /api/sessions/{session_id})",
+                code="nothing_to_grade",
             )
         _set_state(record, end_by_trainee(ClientState.model_validate(record.state)))
         db.add(record)
@@ -491,7 +516,8 @@ def discard(*, db: Session, user: User, session_id: str) -> None:
     if said := _trainee_messages(db, session_id):
         raise Conflict(
             f"session '{session_id}' has {said} message(s) of yours: end it to have it "
-            "graded; only a session you have not written in can be discarded"
+            "graded; only a session you have not written in can be discarded",
+            code="discard_has_messages",
         )
     if latest_grade(db=db, session_id=session_id) is not None:
         raise Conflict(f"session '{session_id}' has a grade: it is kept")
@@ -520,7 +546,9 @@ def regrade(
         return latest  # being graded right now
     if latest is not None and latest[0].status == "done" and user.role == "trainee":
         raise Conflict(
-            f"session '{session_id}' is already graded; only a coach or an admin can grade it again"
+            f"session '{session_id}' is already graded; only a coach or an admin can grade "
+            "it again",
+            code="already_graded",
         )
     return grade_session(db=db, catalog=catalog, engines=engines, record=record)
 

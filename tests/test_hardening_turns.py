@@ -246,3 +246,16 @@ def test_a_session_the_trainee_wrote_in_cannot_be_discarded(
     coach = login_as("carla", role="coach", teams=["blue"])
     assert coach.delete(f"/api/sessions/{empty}").status_code == 403  # only its trainee
     assert len(client.get(f"/api/sessions/{sid}").json()["messages"]) > 1
+
+
+def test_errors_carry_a_code_the_pages_translate(client: TestClient) -> None:
+    sid = start(client)
+    long = client.post(f"/api/sessions/{sid}/messages", json={"content": "x" * 4001})
+    assert long.status_code == 422
+    assert long.json()["code"] == "message_too_long"
+    assert long.json()["params"] == {"length": 4001, "limit": 4000}
+    assert (
+        long.json()["detail"][0]["msg"] == "the message is 4001 characters long; the limit is 4000"
+    )
+    missing = client.get("/api/sessions/0123456789abcdef0123456789abcdef").json()
+    assert missing["code"] == "no_session" and "no session with id" in missing["detail"]

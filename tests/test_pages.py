@@ -4,6 +4,7 @@ renders in Italian and English; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -581,3 +582,23 @@ def test_conversation_text_carries_its_language(browser_as: Login) -> None:
     ada.client.cookies.set("lang", "en")
     page = ada.client.get(f"/sessions/{sid}").text
     assert '<html lang="en"' in page and '<ol class="transcript" lang="it"' in page
+
+
+def test_errors_read_in_the_pages_language(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    ada.client.cookies.set("lang", "it")
+    missing = ada.client.get("/sessions/0123456789abcdef0123456789abcdef")
+    assert missing.status_code == 404
+    assert "Questa sessione non esiste, o non puoi vederla." in missing.text
+    assert "no session with id" not in missing.text
+
+
+def test_the_chat_knows_the_error_texts(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    ada.client.cookies.set("lang", "it")
+    started = ada.form("/practice", {"persona_id": "disorganized", "language": "it"})
+    page = ada.client.get(started.headers["location"]).text
+    found = re.search(r'<script type="application/json" id="chat-strings">(.*?)</script>', page)
+    assert found
+    texts = json.loads(found.group(1))
+    assert texts["error_code.message_too_long"].startswith("Il messaggio è lungo {length}")

@@ -84,7 +84,7 @@ def _stream(
             else:
                 yield _sse("state", service.session_public(catalog, value).model_dump(mode="json"))
     except ServiceError as exc:
-        yield _sse("error", {"status": exc.status_code, "detail": str(exc)})
+        yield _sse("error", {"status": exc.status_code, **exc.body()})
 
 
 TURN_RESPONSES: dict[int | str, dict[str, Any]] = {

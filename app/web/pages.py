@@ -39,7 +39,7 @@ from app.errors import Invalid, TooMany, Unauthorized, Upstream
 from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
 from app.web.deps import CSRF_FIELD, AdminPage, PageUser, ReviewerPage
-from app.web.i18n import Translator, chosen_language
+from app.web.i18n import Translator, chosen_language, strings
 from app.web.render import PageRoute, render
 from app.web.view import MeterGauge, evidence_by_message, line_chart, meter_gauge, segments
 
@@ -289,6 +289,7 @@ def conversation(
         for key in ("client", "you", "typing", "ended", "error", "sending", "cut", "see_report")
     }
     js_strings["outcome"] = t("report.outcome")
+    js_strings |= {key: t(key) for key in strings() if key.startswith("error_code.")}
     js_strings |= {f"mood.{m}": t(f"mood.{m}") for m in MOODS}
     js_strings |= {f"phase.{p}": t(f"phase.{p}") for p in PHASES}
     js_strings |= {f"outcome.{o}": t(f"outcome.{o}") for o in OUTCOMES}

@@ -17,9 +17,10 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
+from app.catalog import Language
 from app.errors import ServiceError
 from app.models import User
-from app.web.i18n import LANG_COOKIE, Translator, chosen_language
+from app.web.i18n import LANG_COOKIE, Translator, chosen_language, strings
 
 APP_DIR = Path(__file__).resolve().parent.parent
 TEMPLATES_DIR = APP_DIR / "templates"
@@ -127,6 +128,13 @@ def render_error(request: Request, status_code: int, detail: str) -> Response:
     )
 
 
+def error_text(exc: ServiceError, lang: Language) -> str:
+    """The error in the reader's language where it has a code, else the API's message."""
+    if exc.code and f"error_code.{exc.code}" in strings():
+        return Translator(lang)(f"error_code.{exc.code}", **exc.params)
+    return str(exc)
+
+
 class PageRoute(APIRoute):
     """A page route: a service error becomes an error page with the same status code."""
 
@@ -137,6 +145,7 @@ class PageRoute(APIRoute):
             try:
                 return await handler(request)
             except ServiceError as exc:
-                return render_error(request, exc.status_code, str(exc))
+                lang = chosen_language(request)[0]
+                return render_error(request, exc.status_code, error_text(exc, lang))
 
         return page_handler

@@ -73,7 +73,17 @@
     return (change > 0) === (better === "high") ? "good" : "bad";
   }
 
-  // An error body's `detail` as text: a message, or FastAPI's list of validation errors.
+  // An error body as text: in the page's language where the error has a code (the API's
+  // message stays English), else its `detail`.
+  function errorText(body, fallback) {
+    const text = body && body.code ? strings[`error_code.${body.code}`] : undefined;
+    if (typeof text === "string") {
+      return text.replace(/\{(\w+)\}/g, (whole, name) => String(body.params?.[name] ?? whole));
+    }
+    return detailText(body?.detail, fallback);
+  }
+
+  // A `detail` as text: a message, or FastAPI's list of validation errors.
   function detailText(detail, fallback) {
     if (typeof detail === "string" && detail) return detail;
     if (Array.isArray(detail)) {
@@ -183,7 +193,7 @@
       case "error":
         dropStreaming();
         status.textContent = "";
-        showError(detailText(data.detail, strings["error"]));
+        showError(errorText(data, strings["error"]));
         break;
     }
   }
@@ -212,7 +222,7 @@
         const fallback = `${strings["error"]} (${response.status})`;
         let detail = fallback;
         try {
-          detail = detailText((await response.json()).detail, fallback);
+          detail = errorText(await response.json(), fallback);
         } catch (_) {
           /* not JSON */
         }
