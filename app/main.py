@@ -29,7 +29,7 @@ from app.config import Settings, get_settings
 from app.db import get_engine, migrate
 from app.engine import detectors
 from app.engines import build_engines
-from app.errors import ERROR_RESPONSES, ServiceError
+from app.errors import ERROR_RESPONSES, Invalid, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
 from app.sessions import resume_pending_grades
 from app.web import pages as web
@@ -151,8 +151,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Valid JSON may hold \\ud800, which no database can store: a 422, not a 500."""
         if "surrogates not allowed" not in str(exc):
             raise exc
-        detail = [{"type": "value_error", "loc": ["body"], "msg": NOT_UNICODE, "input": None}]
-        return ErrorJSON({"detail": detail}, status_code=422)
+        return ErrorJSON(Invalid(NOT_UNICODE).body(), status_code=422)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
