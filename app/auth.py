@@ -93,8 +93,11 @@ def user_public(db: Session, user: User) -> UserPublic:
 
 
 def create_user(*, db: Session, request: UserCreate) -> User:
-    if db.exec(select(User).where(User.username == request.username)).first():
-        raise Conflict(f"a user named '{request.username}' already exists")
+    """A new account; a name that differs from an existing one only in case is refused too
+    (eve1 and EVE1 would be two people a coach cannot tell apart)."""
+    same = func.lower(User.username) == request.username.lower()
+    if found := db.exec(select(User.username).where(same)).first():
+        raise Conflict(f"a user named '{found}' already exists")
     user = User(
         username=request.username, role=request.role, password_hash=hash_password(request.password)
     )

@@ -187,3 +187,13 @@ def test_a_token_needs_no_body(client: TestClient) -> None:
     made = client.post("/api/tokens")
     assert made.status_code == 201 and made.json()["name"] == "api"
     assert client.post("/api/tokens", json={"name": ""}).status_code == 422
+
+
+def test_usernames_differing_only_in_case_are_one_name(
+    login_as: Callable[..., TestClient],
+) -> None:
+    admin = login_as("root", role="admin")
+    body = {"password": "a long enough password", "role": "trainee"}
+    assert admin.post("/api/users", json={"username": "eve1", **body}).status_code == 201
+    twin = admin.post("/api/users", json={"username": "EVE1", **body})
+    assert twin.status_code == 409 and "'eve1' already exists" in twin.json()["detail"]
