@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -18,7 +19,7 @@ from sqlmodel import Session, SQLModel, select
 
 from app import auth
 from app.catalog import Catalog, load_catalog
-from app.config import Settings
+from app.config import Settings, get_settings
 from app.db import get_engine, migrate
 from app.main import create_app
 from app.models import User, UserCreate
@@ -111,3 +112,21 @@ def login_as(anonymous: TestClient) -> UserFactory:
 def client(login_as: UserFactory) -> TestClient:
     """A trainee's client: most API tests play as a trainee."""
     return login_as("ada", role="trainee", teams=["blue"])
+
+
+@pytest.fixture
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """For tests that set accounts up by the dozen: full-strength argon2 would dominate."""
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
+    """Point the CLI's settings at a database, as SPARRING_DATABASE_URL would."""
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("SPARRING_DATABASE_URL", url)
+        get_settings.cache_clear()
+
+    yield use
+    get_settings.cache_clear()

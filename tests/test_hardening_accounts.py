@@ -20,9 +20,7 @@ HUGE = 2**70  # past SQLite's and PostgreSQL's integers
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 def user_id(admin: TestClient, username: str) -> int:

@@ -3,33 +3,19 @@ database URL that cannot work ends with a one-line error, not a traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from argon2 import PasswordHasher
 from typer.testing import CliRunner, Result
 
 from app import auth
 from app.cli import cli
-from app.config import get_settings
 
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
-
-
-@pytest.fixture
-def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    def use(url: str) -> None:
-        monkeypatch.setenv("SPARRING_DATABASE_URL", url)
-        get_settings.cache_clear()
-
-    yield use
-    get_settings.cache_clear()
+pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ session's language as on the pages; the coaches' verdicts and comments are in th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from app import auth
 from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.export import md_inline, md_text
 from app.web.i18n import strings
 
@@ -56,9 +54,7 @@ def headings(text: str) -> int:
     return blocks(text).count("heading_open")
 
 
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 @pytest.mark.parametrize("text", NASTY)
@@ -160,17 +156,10 @@ def test_the_session_export_carries_the_coaches_verdicts_and_comments(
     assert exported["messages"] and exported["grade"]["criteria"]  # still the shape of GET
 
 
-@pytest.fixture
-def use_database(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("SPARRING_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
-
-
 def test_the_cli_markdown_export_carries_them_too(
-    reviewed: dict[str, Any], use_database: None
+    reviewed: dict[str, Any], settings: Settings, use_database: Callable[[str], None]
 ) -> None:
+    use_database(settings.database_url)
     result = CliRunner().invoke(cli, ["export", "--format", "md", "--session", reviewed["sid"]])
     assert result.exit_code == 0, result.output
     coach_lines(result.stdout, reviewed)

@@ -9,19 +9,14 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-
-from app import auth
 
 EXPORT = "/api/exports/sessions.json"
 IMPORT = "/api/imports/sessions"
 HUGE = 2**70
 
 
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 @pytest.fixture

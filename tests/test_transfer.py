@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from argon2 import PasswordHasher
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from live_server import LiveServer
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 
 from app import auth
 from app.cli import cli
-from app.config import Settings, get_settings
+from app.config import Settings
 from app.db import get_engine
 from app.drills import error_text
 from app.main import create_app
@@ -47,10 +46,7 @@ TURNS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Accounts are set up by the dozen here; full-strength argon2 would dominate the run."""
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024))
+pytestmark = pytest.mark.usefixtures("quick_hashing")
 
 
 def drill(client: TestClient, persona: str, seed: int = 1) -> str:
@@ -443,18 +439,6 @@ def test_grades_csv_has_a_row_per_criterion_of_the_latest_grade(
 
 
 # ---------------------------------------------------------------- the CLI
-
-
-@pytest.fixture
-def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
-    """Point the CLI's settings at a database, as SPARRING_DATABASE_URL would."""
-
-    def use(url: str) -> None:
-        monkeypatch.setenv("SPARRING_DATABASE_URL", url)
-        get_settings.cache_clear()
-
-    yield use
-    get_settings.cache_clear()
 
 
 def test_cli_export_and_import_round_trip(
