@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+import anyio
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exception_handlers import http_exception_handler
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engines = build_engines(settings, app.state.catalog)
         detectors.prepare(app.state.catalog.moves)
         app.state.engine = prepare_database(settings)
+        app.state.closers = anyio.CapacityLimiter(4)  # see get_db
         sweeper = GradeSweeper(app, settings)
         sweeper.start()
         # What start-up loaded (catalogue, templates, mappings) lives as long as the app: out

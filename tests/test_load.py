@@ -9,6 +9,7 @@ import random
 import time
 
 import httpx
+import pytest
 from conftest import empty_postgres
 from live_server import LiveServer, make_trainees
 from sqlalchemy import func
@@ -121,3 +122,33 @@ def test_two_replicas_behind_one_postgres(postgres_url: str) -> None:
         assert me.status_code == 200 and me.json()["username"] == "r000"
     assert errors == [], errors[:5]
     check_database(postgres_url, received)
+
+
+CROWD = 200  # requests at once: several times the server's 40 worker threads
+
+
+async def crowd_of_reads(url: str, tokens: list[str]) -> list[int]:
+    """CROWD list requests at once, each authenticated (a read, then the route's own read in
+    another worker thread); the status codes, or 0 where the client gave up (a stalled
+    server answered after its pool's 30 s timeout, with 500s)."""
+    async with httpx.AsyncClient(base_url=url, timeout=25, limits=httpx.Limits()) as http:
+
+        async def one(i: int) -> int:
+            token = tokens[i % len(tokens)] if i % 3 else "spr_unknown"  # a 401 after a read
+            headers = {"Authorization": f"Bearer {token}"}
+            try:
+                return (await http.get("/api/sessions", headers=headers)).status_code
+            except httpx.TimeoutException:
+                return 0
+
+        return await asyncio.gather(*(one(i) for i in range(CROWD)))
+
+
+@pytest.mark.usefixtures("quick_hashing")
+def test_a_crowd_of_requests_never_waits_for_a_free_connection(database_url: str) -> None:
+    """Before the fix, requests between their two worker threads held every pooled connection
+    while the threads waited for one: 30 s stalls, then 500s (QueuePool timeouts)."""
+    tokens = make_trainees(database_url, 20, prefix="c")
+    with LiveServer(database_url) as server:
+        codes = asyncio.run(crowd_of_reads(server.url, tokens))
+    assert codes == [401 if i % 3 == 0 else 200 for i in range(CROWD)], sorted(set(codes))

@@ -9,6 +9,7 @@ from app.api.deps import (
     COOKIE_NAME,
     CurrentUser,
     SessionDep,
+    SessionRoute,
     SettingsDep,
     set_login_cookie,
 )
@@ -22,7 +23,7 @@ from app.models import (
     UserPublic,
 )
 
-router = APIRouter(prefix="/api", tags=["auth"])
+router = APIRouter(route_class=SessionRoute, prefix="/api", tags=["auth"])
 TokenId = Annotated[int, Path(ge=1, le=INT_MAX, description="a token's id")]
 
 

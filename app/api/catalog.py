@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from app.api.deps import CatalogDep, current_user
+from app.api.deps import CatalogDep, SessionRoute, current_user
 from app.catalog import DIFFICULTIES, Language, Persona
 from app.models import (
     DifficultyPublic,
@@ -15,7 +15,12 @@ from app.models import (
 )
 from app.sessions import persona_or_404
 
-router = APIRouter(prefix="/api", tags=["catalogue"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/api",
+    tags=["catalogue"],
+    dependencies=[Depends(current_user)],
+)
 LangQuery = Annotated[Language, Query(description="language of the texts: it or en")]
 
 

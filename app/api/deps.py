@@ -1,11 +1,14 @@
 """Dependencies shared by the routers: the catalogue, a database session, the limits, and
 the one access check every route goes through (`current_user`)."""
 
-from collections.abc import AsyncIterator
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
+import anyio
 from fastapi import Depends, Request, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -45,15 +48,44 @@ async def get_engines(request: Request) -> Engines:
 
 async def get_db(request: Request) -> AsyncIterator[Session]:
     """`async`, so not a thread hop each way: a Session does no I/O until it is used. One
-    still in a transaction (a route that only read) is closed, a rollback, in a thread."""
+    still in a transaction (a route that only read) is closed, a rollback, in a thread of
+    its own pool: closing releases a connection, so it must not wait behind requests that
+    are waiting for one (every worker thread could be)."""
     session = Session(request.app.state.engine, expire_on_commit=False)
     try:
         yield session
     finally:
         if session.in_transaction():
-            await run_in_threadpool(session.close)
+            await anyio.to_thread.run_sync(session.close, limiter=request.app.state.closers)
         else:
             session.close()
+
+
+class SessionRoute(APIRoute):
+    """A route whose database session is closed in its own worker thread, as `get_db` would
+    close it later (what the route did not commit is not written; what it loaded stays
+    readable). FastAPI checks a sync route's response model in another thread hop, and a
+    request waiting for that hop with its connection could wait for ever: every worker
+    thread could be waiting for a connection (100 requests at once did, on either database).
+    A streamed reply's generator may use the session again: it checks a connection out."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _ending_sessions(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _ending_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)  # FastAPI reads the parameters through the wrapper
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return endpoint(*args, **kwargs)
+        finally:
+            for value in kwargs.values():
+                if isinstance(value, Session):
+                    value.close()
+
+    return run
 
 
 async def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
@@ -77,7 +109,22 @@ def current_user(
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     cookie: Annotated[str | None, Depends(cookie_scheme)],
 ) -> User:
-    """Who is asking: an API token, or a browser login (with its CSRF token on writes)."""
+    """Who is asking: an API token, or a browser login (with its CSRF token on writes).
+
+    The read ends here, so the connection goes back to the pool before the route waits
+    for a worker thread: held across that wait, a crowd of requests could hold every
+    connection while the threads that would release them wait for one (30 s, then 500)."""
+    user = _authenticate(request, db, bearer, cookie)
+    db.commit()
+    return user
+
+
+def _authenticate(
+    request: Request,
+    db: Session,
+    bearer: HTTPAuthorizationCredentials | None,
+    cookie: str | None,
+) -> User:
     if bearer is not None:
         user = auth.user_from_token(db=db, secret=bearer.credentials)
         if user is None:

@@ -2,10 +2,12 @@
 
 from fastapi import APIRouter, Depends
 
-from app.api.deps import EnginesDep, current_user
+from app.api.deps import EnginesDep, SessionRoute, current_user
 from app.models import EnginePublic
 
-router = APIRouter(prefix="/api", tags=["engines"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    route_class=SessionRoute, prefix="/api", tags=["engines"], dependencies=[Depends(current_user)]
+)
 
 
 @router.get("/engines", response_model=list[EnginePublic])

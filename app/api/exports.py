@@ -8,13 +8,21 @@ from pydantic import ValidationError
 
 from app import sessions as service
 from app import transfer
-from app.api.deps import CatalogDep, CurrentUser, EnginesDep, SessionDep, current_user, require_role
+from app.api.deps import (
+    CatalogDep,
+    CurrentUser,
+    EnginesDep,
+    SessionDep,
+    SessionRoute,
+    current_user,
+    require_role,
+)
 from app.catalog import Language
 from app.chatlog import ChatLogError, read_chatlog
 from app.errors import Invalid
 from app.models import GradeReport, GradeRequest, User
 
-router = APIRouter(dependencies=[Depends(current_user)])
+router = APIRouter(route_class=SessionRoute, dependencies=[Depends(current_user)])
 CoachUser = Annotated[User, require_role("coach", "admin")]
 StatusFilter = Literal["active", "ended"]
 

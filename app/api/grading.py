@@ -3,11 +3,21 @@
 from fastapi import APIRouter, Depends
 
 from app import sessions as service
-from app.api.deps import CatalogDep, CurrentUser, EnginesDep, LimitsDep, SessionDep, current_user
+from app.api.deps import (
+    CatalogDep,
+    CurrentUser,
+    EnginesDep,
+    LimitsDep,
+    SessionDep,
+    SessionRoute,
+    current_user,
+)
 from app.errors import Invalid
 from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest, SessionCreate
 
-router = APIRouter(prefix="/api", tags=["grading"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    route_class=SessionRoute, prefix="/api", tags=["grading"], dependencies=[Depends(current_user)]
+)
 
 
 @router.post("/grade", response_model=GradeReport)

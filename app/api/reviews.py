@@ -6,11 +6,20 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query
 
 from app import reviews as service
-from app.api.deps import CurrentUser, SessionDep, SettingsDep, current_user, require_role
+from app.api.deps import (
+    CurrentUser,
+    SessionDep,
+    SessionRoute,
+    SettingsDep,
+    current_user,
+    require_role,
+)
 from app.models import User
 from app.reviews import AgreementReport, DeskFilters, DeskPage, ReviewCreate, SessionReviews
 
-router = APIRouter(prefix="/api", tags=["reviews"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    route_class=SessionRoute, prefix="/api", tags=["reviews"], dependencies=[Depends(current_user)]
+)
 ReviewerUser = Annotated[User, require_role("coach", "admin")]
 
 

@@ -17,6 +17,7 @@ from app.api.deps import (
     EnginesDep,
     LimitsDep,
     SessionDep,
+    SessionRoute,
     SettingsDep,
     current_user,
 )
@@ -35,7 +36,12 @@ from app.models import (
     User,
 )
 
-router = APIRouter(prefix="/api/sessions", tags=["sessions"], dependencies=[Depends(current_user)])
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/api/sessions",
+    tags=["sessions"],
+    dependencies=[Depends(current_user)],
+)
 
 
 def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> SessionDetail:

@@ -5,10 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from app import auth
-from app.api.deps import AdminUser, SessionDep
+from app.api.deps import AdminUser, SessionDep, SessionRoute
 from app.models import INT_MAX, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(prefix="/api/users", tags=["users"])
+router = APIRouter(route_class=SessionRoute, prefix="/api/users", tags=["users"])
 UserId = Annotated[int, Path(ge=1, le=INT_MAX, description="a user's id")]
 
 

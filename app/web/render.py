@@ -12,11 +12,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
-from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
 
+from app.api.deps import SessionRoute
 from app.catalog import Language
 from app.errors import ServiceError
 from app.models import User
@@ -135,7 +135,7 @@ def error_text(exc: ServiceError, lang: Language) -> str:
     return str(exc)
 
 
-class PageRoute(APIRoute):
+class PageRoute(SessionRoute):
     """A page route: a service error becomes an error page with the same status code."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
