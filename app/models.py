@@ -422,9 +422,20 @@ class EnginePublic(SQLModel):
 # ---------------------------------------------------------------- stateless grading and drills
 
 
+def visible(text: str) -> bool:
+    """Whether `text` shows anything: zero-width and other format characters do not."""
+    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+
+
+def _shown(text: str) -> str:
+    if not visible(text):
+        raise ValueError("the message is empty (only blanks or invisible characters)")
+    return text
+
+
 class TranscriptLine(SQLModel):
     role: Literal["trainee", "client"]
-    content: str = Field(min_length=1, max_length=20000)
+    content: Annotated[str, AfterValidator(_shown)] = Field(min_length=1, max_length=20000)
 
 
 class GradeRequest(SQLModel):

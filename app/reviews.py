@@ -96,6 +96,7 @@ class DeskRow(SQLModel):
     score: int | None
     passed: bool | None
     created_at: datetime
+    updated_at: datetime  # the last message: how long an unfinished session has been left
     ended_at: datetime | None
     reviews: int  # review rows (verdicts and comments) on the session
     last_review_at: datetime | None
@@ -170,7 +171,7 @@ def agreement_row(technique_id: str | None, pairs: Sequence[tuple[str, str]]) ->
 def _visible_session(db: Session, user: User, session_id: str) -> PracticeSession:
     record = db.get(PracticeSession, session_id)
     if record is None or not auth.can_see(db=db, user=user, record=record):
-        raise NotFound(f"no session with id '{session_id}'")
+        raise NotFound(f"no session with id '{session_id}'", code="no_session")
     return record
 
 
@@ -238,10 +239,12 @@ def save_review(
     _require_reviewer(user)
     record = _visible_session(db, user, session_id)
     if record.user_id == user.id:
-        raise Forbidden("you cannot review your own session")
+        raise Forbidden("you cannot review your own session", code="own_session")
     graded = latest_grade(db=db, session_id=session_id)
     if graded is None or graded[0].status != "done":
-        raise Conflict(f"session '{session_id}' has no finished grade to review yet")
+        raise Conflict(
+            f"session '{session_id}' has no finished grade to review yet", code="no_grade_yet"
+        )
     grade, criteria = graded
     techniques = {c.technique_id for c in criteria}
     named = set(request.verdicts) | set(request.criterion_comments)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import random
 import time
-import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -44,6 +43,7 @@ from app.models import (
     StatePublic,
     User,
     utcnow,
+    visible,
 )
 
 
@@ -248,7 +248,7 @@ def accept(
             code="session_ended",
         )
     text = content.strip()
-    if not _visible(text):
+    if not visible(text):
         raise Invalid("the message is empty", ("body", "content"), code="message_empty")
     if len(text) > limits.max_message_chars:
         raise Invalid(
@@ -309,11 +309,6 @@ def accept(
         history.append(("trainee", text))
     new_state, directive = observe(catalog, persona, state, moves)
     return PendingTurn(record, trainee, new_state, directive, history)
-
-
-def _visible(text: str) -> bool:
-    """Whether `text` shows anything: zero-width and other format characters do not."""
-    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
 
 
 def _commit_turn(db: Session, clash: str) -> None:

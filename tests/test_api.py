@@ -221,6 +221,14 @@ def test_grade_request_errors(client: TestClient) -> None:
         json={"persona_id": "nobody", "messages": [{"role": "trainee", "content": "hello"}]},
     )
     assert response.status_code == 404
+    # a blank line (spaces, or only zero-width characters) says nothing to grade
+    for blank in ("   ", "\u200b\u200d"):
+        lines = [{"role": "trainee", "content": "Hello"}, {"role": "client", "content": blank}]
+        response = client.post("/api/grade", json={"persona_id": PERSONA, "messages": lines})
+        assert response.status_code == 422, response.text
+        [error] = response.json()["detail"]
+        assert error["loc"] == ["body", "messages", 1, "content"]
+        assert "the message is empty" in error["msg"]
 
 
 def test_drill_errors(client: TestClient) -> None:

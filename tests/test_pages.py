@@ -591,6 +591,13 @@ def test_errors_read_in_the_pages_language(browser_as: Login) -> None:
     assert missing.status_code == 404
     assert "Questa sessione non esiste, o non puoi vederla." in missing.text
     assert "no session with id" not in missing.text
+    # a coach's own session, reviewed from a stale or crafted form
+    carla = browser_as("carla", "coach", ["blue"])
+    sid = play(carla)
+    carla.client.cookies.set("lang", "it")
+    own = carla.form(f"/desk/{sid}", {})
+    assert own.status_code == 403
+    assert "È una tua sessione: puoi leggerla ma non rivederla." in own.text
 
 
 def test_the_chat_knows_the_error_texts(browser_as: Login) -> None:
@@ -602,3 +609,18 @@ def test_the_chat_knows_the_error_texts(browser_as: Login) -> None:
     assert found
     texts = json.loads(found.group(1))
     assert texts["error_code.message_too_long"].startswith("Il messaggio è lungo {length}")
+
+
+def test_the_desk_says_when_an_unfinished_session_last_moved(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    carla = browser_as("carla", "coach", ["blue"])
+    started = ada.form("/practice", {"persona_id": "disorganized", "language": "en"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    said = ada.form(f"/sessions/{sid}/say", {"content": "Hello, shall we begin?"})
+    assert said.status_code == 303
+    said_at = ada.client.get(f"/api/sessions/{sid}").json()["session"]["updated_at"]
+    stamp = said_at[:16].replace("T", " ")  # as the page writes moments: 2026-12-02 14:05
+    row = carla.client.get("/desk?lang=en").text.split(f'data-session="{sid}"')[1].split("</tr>")[0]
+    assert f"in progress <small>last message {stamp}</small>" in row
+    italian = carla.client.get("/desk?lang=it").text
+    assert f"in corso <small>ultimo messaggio {stamp}</small>" in italian
