@@ -416,7 +416,18 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     assert mobile.locator("#meter-free_requests").get_attribute("optimum") == "0"
     assert_deltas_judged(list(deltas.values()))
     assert no_horizontal_scroll(mobile, 390)
+    # reading the reply at the bottom of the page, the meters stay pinned in sight; the
+    # keyboard does not pop up by itself; while typing, the panel gives the keyboard room
+    assert mobile.evaluate("document.activeElement.id") != "message"
+    mobile.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert mobile.evaluate("window.scrollY") > 100, "the page should scroll on a phone"
+    panel = "document.querySelector('.chat-side').getBoundingClientRect()"
+    assert mobile.evaluate(f"{panel}.top") == 0
+    assert mobile.locator("#meters").is_visible()
     shot(mobile, "11-phone-chat")
+    phone_box.focus()
+    mobile.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert mobile.evaluate(f"{panel}.top") < 0
     for name, path in (
         ("12-phone-report", f"/sessions/{session_id}/report"),
         ("13-phone-history", "/history"),

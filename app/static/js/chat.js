@@ -11,6 +11,9 @@
   const strings = JSON.parse(document.getElementById("chat-strings").textContent);
   const form = document.getElementById("compose");
   const box = document.getElementById("message");
+  // A touch screen: its keyboard has no Shift, and it covers half the screen when it opens,
+  // so the box is not focused for the trainee there (the reply and the meters stay in view).
+  const touch = window.matchMedia("(pointer: coarse)").matches;
   const send = document.getElementById("send");
   const log = document.getElementById("transcript");
   const status = document.getElementById("chat-status");
@@ -260,7 +263,7 @@
       busy = false;
       send.disabled = false;
       log.removeAttribute("aria-busy");
-      if (!form.hidden) box.focus();
+      if (!form.hidden && !touch) box.focus();
     }
   }
 
@@ -268,8 +271,7 @@
     event.preventDefault();
     sendMessage();
   });
-  // On a touch screen the keyboard has no Shift: Enter adds a new line there, Send sends.
-  const touch = window.matchMedia("(pointer: coarse)").matches;
+  // On a touch screen Enter adds a new line, Send sends.
   box.addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing && !touch) {
       event.preventDefault();
@@ -277,5 +279,5 @@
     }
   });
   scrollDown();
-  box.focus();
+  if (!touch) box.focus();
 })();
