@@ -18,7 +18,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
@@ -74,9 +74,16 @@ CSV_COLUMNS = (
 )
 
 
+CLOCK_SKEW = timedelta(days=1)  # another server's clock may run ahead, not by more
+
+
 def _utc(value: datetime) -> datetime:
-    """Naive times in a bundle are taken as UTC, the only zone the service writes."""
-    return value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+    """Naive times in a bundle are taken as UTC, the only zone the service writes. A time
+    in the future (year 9999) would sort first in every list for ever: refused."""
+    moment = value.replace(tzinfo=UTC) if value.utcoffset() is None else value.astimezone(UTC)
+    if moment > datetime.now(UTC) + CLOCK_SKEW:
+        raise ValueError(f"{moment.isoformat()} is in the future")
+    return moment
 
 
 UTCTime = Annotated[datetime, AfterValidator(_utc)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -135,3 +136,20 @@ def test_evidence_quoting_a_message_the_session_lacks_is_refused(
 
     where = ["body", "sessions", 0, "grades", 0, "criteria", c, "evidence", 0, "seq"]
     refused(root, changed(bundle, edit), where, "message seq 99, which the session does not have")
+
+
+def test_a_time_in_the_future_is_refused(setup: tuple[TestClient, dict[str, Any]]) -> None:
+    """Year 9999 would sort first in every list for ever; a clock a few hours ahead is fine."""
+    root, bundle = setup
+
+    def far(item: dict[str, Any]) -> None:
+        item["session"]["created_at"] = "9999-12-31T23:59:59Z"
+
+    where = ["body", "sessions", 0, "session", "created_at"]
+    refused(root, changed(bundle, far), where, "9999-12-31T23:59:59+00:00 is in the future")
+    soon = (datetime.now(UTC) + timedelta(hours=3)).isoformat()
+
+    def ahead(item: dict[str, Any]) -> None:
+        item["messages"][0]["created_at"] = soon
+
+    assert root.post(IMPORT, json=changed(bundle, ahead)).status_code == 200
