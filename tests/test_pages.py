@@ -538,6 +538,18 @@ def test_history_charts_one_point_per_graded_session(browser_as: Login) -> None:
     assert 'class="small-multiples"' in html
 
 
+def test_counts_of_one_read_in_the_singular(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    play(ada)
+    english = ada.client.get("/history?lang=en").text
+    assert "Your one graded session so far" in english and "Graded once" in english
+    assert "1 graded sessions" not in english and "1 times" not in english
+    italian = ada.client.get("/history?lang=it").text
+    assert "La tua unica sessione valutata finora" in italian and "1 volte" not in italian
+    play(ada)
+    assert "Your last 2 graded sessions" in ada.client.get("/history?lang=en").text
+
+
 def test_an_unknown_address_gets_the_error_page_in_a_browser(anonymous: TestClient) -> None:
     page = anonymous.get("/no-such-page", headers={"Accept": "text/html", "Accept-Language": "en"})
     assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")

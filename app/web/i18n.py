@@ -43,6 +43,9 @@ class Translator:
         self.lang = lang
 
     def __call__(self, key: str, **values: object) -> str:
+        """With count=1, `key_one` if there is one: "one session", not "1 sessions"."""
+        if values.get("count") == 1 and f"{key}_one" in strings():
+            key = f"{key}_one"
         text = strings()[key][self.lang]
         return text.format(**values) if values else text
 
