@@ -8,6 +8,7 @@ start-up with its file, field and reason instead of half-way through a session.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -226,6 +227,12 @@ class Technique(Strict):
         for pattern in (p for ps in (value or {}).values() for p in ps):
             re.compile(pattern)
         return value
+
+
+def counted(key: str, count: object, known: Container[str]) -> str:
+    """`key_one` when `count` is 1 and there is such a text ("one message", not "1 messages");
+    the pages' strings and the grader's sentences follow the same rule."""
+    return f"{key}_one" if count == 1 and f"{key}_one" in known else key
 
 
 def alternation(patterns: list[str] | tuple[str, ...]) -> str:

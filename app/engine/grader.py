@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.catalog import Catalog, Language, Persona, Technique
+from app.catalog import Catalog, Language, Persona, Technique, counted
 from app.engine.detectors import Detection, detect, matches, move_ids
 
 Verdict = Literal["applied", "partial", "missed", "violated", "not_applicable"]
@@ -129,7 +129,7 @@ def grade_heuristic(
             # the client never created the situation; doing what it warns against still counts
             verdict, key, evidence = "not_applicable", "not_applicable", []
         elif hits and not slips and len(hits) >= technique.min_hits:
-            verdict, key, evidence = "applied", "applied" if len(hits) > 1 else "applied_once", hits
+            verdict, key, evidence = "applied", "applied", hits
         elif hits and slips:
             verdict, key, evidence = "partial", "partial_mixed", hits + slips
         elif hits:
@@ -152,7 +152,9 @@ def grade_heuristic(
                 name=technique.name(language),
                 verdict=verdict,
                 evidence=evidence,
-                rationale=rationale[key](language).format(count=len(hits)),
+                rationale=rationale[counted(key, len(hits), rationale)](language).format(
+                    count=len(hits)
+                ),
                 better_phrasing=better,
             )
         )

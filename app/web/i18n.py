@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from starlette.requests import Request
 
-from app.catalog import LANGUAGES, Language
+from app.catalog import LANGUAGES, Language, counted
 
 STRINGS_FILE = Path(__file__).resolve().parent.parent / "templates" / "i18n.yaml"
 LANG_COOKIE = "lang"
@@ -43,10 +43,7 @@ class Translator:
         self.lang = lang
 
     def __call__(self, key: str, **values: object) -> str:
-        """With count=1, `key_one` if there is one: "one session", not "1 sessions"."""
-        if values.get("count") == 1 and f"{key}_one" in strings():
-            key = f"{key}_one"
-        text = strings()[key][self.lang]
+        text = strings()[counted(key, values.get("count"), strings())][self.lang]
         return text.format(**values) if values else text
 
     def maybe(self, key: str, default: str) -> str:
