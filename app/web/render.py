@@ -48,23 +48,19 @@ def when(moment: datetime | None) -> str:
     return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
 
 
-NOT_AVAILABLE = {"it": "n.d.", "en": "n/a"}
-
-
 @pass_context
 def percent(context: Context, value: float | None) -> str:
-    lang = context["t"].lang
-    return NOT_AVAILABLE[lang] if value is None else f"{round(100 * value)}%"
+    return context["t"]("common.not_available") if value is None else f"{round(100 * value)}%"
 
 
 @pass_context
 def decimal(context: Context, value: float | None) -> str:
     """Two decimals, with the decimal comma in Italian (0,67)."""
-    lang = context["t"].lang
+    t = context["t"]
     if value is None:
-        return NOT_AVAILABLE[lang]
+        return t("common.not_available")
     text = f"{value:.2f}"
-    return text.replace(".", ",") if lang == "it" else text
+    return text.replace(".", ",") if t.lang == "it" else text
 
 
 _env.globals.update(static=static_url)
