@@ -5,16 +5,23 @@ the messages sent and received. Two replicas share one PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import importlib
+import pkgutil
 import random
 import time
 
 import httpx
 import pytest
 from conftest import empty_postgres
+from fastapi import APIRouter
+from fastapi.routing import APIRoute
 from live_server import LiveServer, make_trainees
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+import app.api
+import app.web
+from app.api.deps import SessionRoute
 from app.db import get_engine
 from app.models import Message, PracticeSession
 
@@ -142,6 +149,19 @@ async def crowd_of_reads(url: str, tokens: list[str]) -> list[int]:
                 return 0
 
         return await asyncio.gather(*(one(i) for i in range(CROWD)))
+
+
+def test_every_route_closes_its_session_in_its_own_thread() -> None:
+    """A router made without `route_class=SessionRoute` would bring the stall back."""
+    modules = [
+        importlib.import_module(f"{package.__name__}.{info.name}")
+        for package in (app.api, app.web)
+        for info in pkgutil.iter_modules(package.__path__)
+    ]
+    routers = [v for m in modules for v in vars(m).values() if isinstance(v, APIRouter)]
+    routes = [r for router in routers for r in router.routes if isinstance(r, APIRoute)]
+    assert len(routers) >= 9 and len(routes) > 40
+    assert [r.path for r in routes if not isinstance(r, SessionRoute)] == []
 
 
 @pytest.mark.usefixtures("quick_hashing")
