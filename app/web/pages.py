@@ -454,13 +454,13 @@ def history_page(
     names = {p.id: p.name(lang) for p in catalog.persona_list}
     labels = [f"{p.created_at:%Y-%m-%d} · {names.get(p.persona_id, p.persona_id)}" for p in points]
     hrefs = [f"/sessions/{p.session_id}/report" for p in points]
-    overall = line_chart(
-        [
-            (p.score, f"{label}: {p.score}", href)
-            for p, label, href in zip(points, labels, hrefs, strict=True)
-        ],
-        pass_mark=PASS_SCORE,
-    )
+    scores = [
+        (p.score, f"{label}: {p.score}", href)
+        for p, label, href in zip(points, labels, hrefs, strict=True)
+    ]
+    # A phone shrinks a wide chart's labels and dots to a few pixels: it gets one drawn to its size.
+    overall = line_chart(scores, pass_mark=PASS_SCORE)
+    overall_narrow = line_chart(scores, pass_mark=PASS_SCORE, width=340, height=200)
     seen = [t for p in points for t in p.techniques]
     technique_charts = []
     for technique in [t for t in catalog.techniques if t in seen]:
@@ -475,7 +475,7 @@ def history_page(
                 "last": next(v for v in reversed(values) if v is not None),
                 "chart": line_chart(
                     [
-                        (v, f"{label}: {'n/a' if v is None else v}", href)
+                        (v, f"{label}: {v}", href)  # None: no point, no label
                         for v, label, href in zip(values, labels, hrefs, strict=True)
                     ],
                     width=300,
@@ -494,6 +494,7 @@ def history_page(
         points=points,
         labels=labels,
         overall=overall,
+        overall_narrow=overall_narrow,
         technique_charts=technique_charts,
         records=records,
         persona_names=names,

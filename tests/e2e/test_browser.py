@@ -435,6 +435,11 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
         mobile.goto(f"{site.base_url}{path}")
         assert no_horizontal_scroll(mobile, 390), f"{path} scrolls sideways on a phone"
         shot(mobile, name)
+    # the score chart is drawn for the phone's width: its labels stay readable, not shrunk
+    overall = "section[aria-labelledby='overall-title'] svg.chart"
+    assert mobile.locator(f"{overall}:visible").count() == 1
+    label = mobile.locator(f"{overall} text.axis:visible").first.bounding_box()
+    assert label is not None and label["height"] >= 9, label
     phone.close()
 
     # -- log out
