@@ -594,6 +594,16 @@ def test_conversation_text_carries_its_language(browser_as: Login) -> None:
     ada.client.cookies.set("lang", "en")
     page = ada.client.get(f"/sessions/{sid}").text
     assert '<html lang="en"' in page and '<ol class="transcript" lang="it"' in page
+    # the grader's notes are written in the conversation's language: marked, and said so
+    said = ada.form(f"/sessions/{sid}/say", {"content": "Mi dica: che cosa si aspetta da me?"})
+    assert said.status_code == 303, said.text
+    assert ada.form(f"/sessions/{sid}/end").status_code == 303
+    report = ada.client.get(f"/sessions/{sid}/report").text
+    assert '<p class="rationale" lang="it">' in report
+    assert '<p class="summary" lang="it">' in report
+    assert "The grader writes its notes in Italian, the language of the conversation." in report
+    ada.client.cookies.set("lang", "it")
+    assert "Il valutatore scrive" not in ada.client.get(f"/sessions/{sid}/report").text
 
 
 def test_errors_read_in_the_pages_language(browser_as: Login) -> None:
