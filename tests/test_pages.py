@@ -586,6 +586,28 @@ def test_figures_are_written_the_local_way() -> None:
     assert figure.render(t=Translator("en")) == "0.67 n/a 75%"
 
 
+def test_practise_again_with_the_same_client_from_the_report(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    sid = play(ada)
+    again = FormFields.of(ada.client.get(f"/sessions/{sid}/report").text, "practise-again")
+    assert again.fields["persona_id"] == "free-advice-seeker"
+    started = ada.form("/practice", {k: v for k, v in again.fields.items() if k != "csrf_token"})
+    assert started.status_code == 303, started.text
+    new_id = started.headers["location"].rsplit("/", 1)[1]
+    assert new_id != sid
+    new = ada.client.get(f"/api/sessions/{new_id}").json()["session"]
+    assert (new["persona_id"], new["difficulty"], new["language"], new["engine"]) == (
+        "free-advice-seeker",
+        "easy",
+        "en",
+        "offline",
+    )
+    # a coach reading the report cannot start the trainee's session; nor an unfinished one
+    carla = browser_as("carla", "coach", ["blue"])
+    assert 'id="practise-again"' not in carla.client.get(f"/sessions/{sid}/report").text
+    assert 'id="practise-again"' not in ada.client.get(f"/sessions/{new_id}/report").text
+
+
 def test_conversation_text_carries_its_language(browser_as: Login) -> None:
     """Screen readers read an Italian conversation with an Italian voice on an English UI."""
     ada = browser_as("ada", "trainee", ["blue"])

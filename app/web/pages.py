@@ -423,7 +423,12 @@ def _graded_session(
 
 @router.get("/sessions/{session_id}/report")
 def report(
-    request: Request, session_id: str, user: PageUser, catalog: CatalogDep, db: SessionDep
+    request: Request,
+    session_id: str,
+    user: PageUser,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
 ) -> Response:
     review, shown = _graded_session(request, catalog, db, user, session_id)
     record = shown["record"]
@@ -437,6 +442,8 @@ def report(
         coach_verdicts=coach_verdicts,
         is_owner=record.user_id == user.id,
         can_review=user.role in ("coach", "admin") and record.user_id != user.id,
+        # the same client, level and language; the same engine while this server still has it
+        again_engine=record.engine if record.engine in engines.available else None,
         csv_href="/api/exports/grades.csv?" + urlencode({"session": record.id}),
     )
 
