@@ -18,6 +18,7 @@ import yaml
 
 from app.calibration import calibrate_command
 from app.catalog import Catalog, CatalogError, load_catalog
+from app.cli_practise import practise
 from app.cli_users import users
 
 if TYPE_CHECKING:
@@ -32,6 +33,7 @@ cli = typer.Typer(help="Sparring: practise with difficult clients.", no_args_is_
 personas = typer.Typer(help="Persona cards.", no_args_is_help=True)
 cli.add_typer(personas, name="personas")
 cli.add_typer(users, name="users")
+cli.command("practise")(practise)
 cli.command("calibrate")(calibrate_command)
 
 UrlOption = Annotated[

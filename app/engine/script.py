@@ -6,6 +6,7 @@ they all play a session the way the service does.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.catalog import Catalog, Difficulty, Language, Persona
@@ -51,6 +52,75 @@ class Script:
         return self.opening + [r for t in self.turns for r in t.replies]
 
 
+class Rehearsal:
+    """A session in memory, one trainee message at a time (the terminal's `practise`)."""
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        persona: Persona,
+        language: Language,
+        difficulty: Difficulty,
+        seed: int,
+        actor: Actor,
+        on_event: Callable[[str | Reply], None] | None = None,
+    ) -> None:
+        self.catalog, self.persona, self.language = catalog, persona, language
+        self.seed, self.actor, self.on_event = seed, actor, on_event
+        self.transcript: list[TranscriptMessage] = []
+        self.state, directive = opening(persona, difficulty)
+        self.opening = self._speak(self.state, directive)
+        self._add("client", self.opening)
+
+    def _speak(self, state: ClientState, directive: Directive) -> list[Reply]:
+        replies = []
+        for item in self.actor.reply(
+            persona=self.persona,
+            language=self.language,
+            state=state,
+            directive=directive,
+            history=[(m.role, m.content) for m in self.transcript],
+            seed=self.seed,
+            calls=[],
+        ):
+            if isinstance(item, Reply):
+                replies.append(item)
+            if self.on_event is not None:
+                self.on_event(item)
+        return replies
+
+    def say(self, raw: str) -> Turn:
+        """One trainee message and the client's answer. An actor failure (LLMError) leaves
+        the rehearsal as it was: the same text can be said again."""
+        if self.state.status != "active":
+            raise ValueError("the session has ended")
+        text = raw.strip()
+        moves = move_ids(detect(text, self.language, self.catalog.moves))
+        before = dict(self.state.meters)
+        state, directive = observe(self.catalog, self.persona, self.state, moves)
+        said = TranscriptMessage(seq=len(self.transcript) + 1, role="trainee", content=text)
+        self.transcript.append(said)
+        try:
+            replies = self._speak(state, directive)  # the actor records its lines in `state`
+        except Exception:
+            self.transcript.pop()
+            raise
+        self._add("client", replies)
+        self.state = state
+        return Turn(text, moves, directive, before, state.model_copy(deep=True), replies)
+
+    def finish(self) -> ClientState:
+        """The final state: closed by the trainee if the client had not ended it."""
+        return end_by_trainee(self.state)
+
+    def _add(self, role: str, replies: list[Reply]) -> None:
+        for reply in replies:
+            self.transcript.append(
+                TranscriptMessage(seq=len(self.transcript) + 1, role=role, content=reply.content)  # type: ignore[arg-type]
+            )
+
+
 def play_script(
     *,
     catalog: Catalog,
@@ -63,43 +133,17 @@ def play_script(
 ) -> Script:
     """Turns after the client has ended the session are not played. Actor failures
     (LLMError) propagate to the caller."""
-    transcript: list[TranscriptMessage] = []
-
-    def speak(state: ClientState, directive: Directive) -> list[Reply]:
-        replies = [
-            item
-            for item in actor.reply(
-                persona=persona,
-                language=language,
-                state=state,
-                directive=directive,
-                history=[(m.role, m.content) for m in transcript],
-                seed=seed,
-                calls=[],
-            )
-            if isinstance(item, Reply)
-        ]
-        for reply in replies:
-            _add(transcript, "client", reply.content)
-        return replies
-
-    state, directive = opening(persona, difficulty)
-    first = speak(state, directive)
+    session = Rehearsal(
+        catalog=catalog,
+        persona=persona,
+        language=language,
+        difficulty=difficulty,
+        seed=seed,
+        actor=actor,
+    )
     played: list[Turn] = []
     for raw in turns:
-        if state.status != "active":
+        if session.state.status != "active":
             break
-        text = raw.strip()
-        _add(transcript, "trainee", text)
-        moves = move_ids(detect(text, language, catalog.moves))
-        before = dict(state.meters)
-        state, directive = observe(catalog, persona, state, moves)
-        replies = speak(state, directive)  # the actor records the lines it used in `state`
-        played.append(Turn(text, moves, directive, before, state.model_copy(deep=True), replies))
-    return Script(first, played, transcript, end_by_trainee(state))
-
-
-def _add(transcript: list[TranscriptMessage], role: str, content: str) -> None:
-    transcript.append(
-        TranscriptMessage(seq=len(transcript) + 1, role=role, content=content)  # type: ignore[arg-type]
-    )
+        played.append(session.say(raw))
+    return Script(session.opening, played, session.transcript, session.finish())

@@ -1,0 +1,414 @@
+"""`sparring practise`: talk with a client in the terminal, then read the report card.
+
+In memory with this machine's engines, nothing stored (for trying a card while writing it),
+or with --url and --token on a server, which stores the session as the chat page does (a
+coach sees it on the desk). Both print the client's words as they come.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
+
+import typer
+
+from app.engine.actors import Reply
+from app.engine.grader import Criterion, GradeResult
+
+if TYPE_CHECKING:
+    import httpx
+
+    from app.catalog import Catalog, Persona
+    from app.engines import Engine
+
+END_COMMAND = "/end"
+Listener = Callable[[str | None], None]  # a piece of the client's text; None ends a message
+
+
+@dataclass
+class Answer:
+    """What one trainee message caused: the client's meters after it, and whether the
+    client ended the session (and how)."""
+
+    meters: dict[str, float]
+    outcome: str | None
+
+
+class Conversation(Protocol):
+    meters: dict[str, float]
+
+    def introduce(self) -> list[str]: ...  # who the client is, the trainee's role and goal
+
+    def open(self, listen: Listener) -> None: ...  # `listen` hears every reply from now on
+
+    def say(self, text: str) -> Answer | str: ...  # str: why it failed
+
+    def end(self) -> GradeResult | str | None: ...  # None: nothing said, nothing to grade
+
+    def leave(self) -> str: ...  # what becomes of an unfinished session
+
+
+# ---------------------------------------------------------------- in memory
+
+
+class InMemory:
+    def __init__(
+        self, catalog: Catalog, persona: Persona, engine: Engine, lang: str, level: str, seed: int
+    ) -> None:
+        self.catalog, self.persona, self.engine, self.lang = catalog, persona, engine, lang
+        self.level, self.seed = level, seed
+        self.meters: dict[str, float] = {}
+        self.listen: Listener = lambda _: None
+
+    def introduce(self) -> list[str]:
+        p, lang = self.persona, self.lang
+        texts = (p.name, p.title, p.trainee_role, p.goal)
+        return _introduction(*(text(lang) for text in texts))  # type: ignore[arg-type]
+
+    def _event(self, item: str | Reply) -> None:
+        self.listen(None if isinstance(item, Reply) else item)
+
+    def open(self, listen: Listener) -> None:
+        from app.engine.llm import LLMError
+        from app.engine.script import Rehearsal
+
+        self.listen = listen
+        try:
+            self.session = Rehearsal(
+                catalog=self.catalog,
+                persona=self.persona,
+                language=self.lang,  # type: ignore[arg-type]
+                difficulty=self.level,  # type: ignore[arg-type]
+                seed=self.seed,
+                actor=self.engine.actor,
+                on_event=self._event,
+            )
+        except LLMError as exc:
+            raise PractiseError(f"the client could not open: {exc}") from exc
+        self.meters = dict(self.session.state.meters)
+
+    def say(self, text: str) -> Answer | str:
+        from app.engine.llm import LLMError
+
+        try:
+            turn = self.session.say(text)
+        except LLMError as exc:
+            return f"{exc}: say it again to retry"
+        self.meters = dict(turn.meters)
+        return Answer(self.meters, turn.state.outcome)
+
+    def end(self) -> GradeResult | str | None:
+        from app.engine.llm import LLMError
+        from app.engine.llm_grader import GradeFailed
+
+        if not any(m.role == "trainee" for m in self.session.transcript):
+            return None
+        try:
+            return self.engine.grader.grade(
+                catalog=self.catalog,
+                persona=self.persona,
+                language=self.lang,  # type: ignore[arg-type]
+                messages=self.session.transcript,
+                calls=[],
+            )
+        except (LLMError, GradeFailed) as exc:
+            return f"grading failed: {exc}"
+
+    def leave(self) -> str:
+        return "Nothing was stored (practising in memory)."
+
+
+# ---------------------------------------------------------------- on a server
+
+
+class OnServer:
+    def __init__(self, client: httpx.Client, body: dict[str, Any]) -> None:
+        self.client, self.body = client, body
+        self.listen: Listener = lambda _: None
+        self.meters: dict[str, float] = {}
+        self.session_id = ""
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """The response, 4xx included; a network failure raises PractiseError."""
+        import httpx
+
+        try:
+            return self.client.request(method, path, **kwargs)
+        except httpx.HTTPError as exc:
+            raise PractiseError(f"cannot reach {self.client.base_url}: {exc}") from exc
+
+    def _ok(self, method: str, path: str, **kwargs: Any) -> Any:
+        """The JSON of a successful answer; PractiseError with the server's words otherwise."""
+        response = self._request(method, path, **kwargs)
+        if response.status_code >= 400:
+            raise PractiseError(_refusal(response))
+        return response.json()
+
+    def introduce(self) -> list[str]:
+        lang = {"lang": self.body["language"]}
+        card = self._ok("GET", f"/api/personas/{self.body['persona_id']}", params=lang)
+        return _introduction(card["name"], card["title"], card["trainee_role"], card["goal"])
+
+    def open(self, listen: Listener) -> None:
+        self.listen = listen
+        data = self._ok("POST", "/api/sessions", json=self.body)
+        self.session_id = data["session"]["id"]
+        self.meters = data["session"]["state"]["meters"]
+        for message in data["messages"]:
+            listen(message["content"])
+            listen(None)
+
+    def say(self, text: str) -> Answer | str:
+        import httpx
+        from httpx_sse import SSEError, connect_sse
+
+        path = f"/api/sessions/{self.session_id}/messages"
+        try:
+            with connect_sse(self.client, "POST", path, json={"content": text}) as source:
+                if source.response.status_code >= 400:
+                    source.response.read()
+                    return _refusal(source.response)
+                for event in source.iter_sse():
+                    data = event.json()
+                    if event.event == "delta":
+                        self.listen(data["text"])
+                    elif event.event == "message":
+                        self.listen(None)
+                    elif event.event == "error":
+                        return f"{data['detail']}"
+                    elif event.event == "state":
+                        self.meters = data["state"]["meters"]
+                        return Answer(self.meters, data["outcome"])
+        except (httpx.HTTPError, SSEError) as exc:
+            return f"the reply was cut off ({exc}): say the same text again to retry"
+        return "the reply ended early: say the same text again to retry"
+
+    def end(self) -> GradeResult | str | None:
+        path = f"/api/sessions/{self.session_id}"
+        ended = self._request("POST", f"{path}/end")
+        if ended.status_code == 409 and _code(ended) == "nothing_to_grade":
+            self._request("DELETE", path)  # as the chat page's "leave without a grade"
+            return None
+        if ended.status_code >= 400:
+            return _refusal(ended)
+        grade = ended.json()
+        if grade["status"] != "done":
+            return f"the grade is {grade['status']}: {grade.get('error') or 'look again later'}"
+        return GradeResult(
+            score=grade["score"],
+            passed=grade["passed"],
+            summary=grade["summary"],
+            criteria=[Criterion.model_validate(c) for c in grade["criteria"]],
+            grader=grade["grader"],
+            prompt_version=grade["prompt_version"],
+        )
+
+    def leave(self) -> str:
+        base = str(self.client.base_url).rstrip("/")
+        return f"The session stays open on the server: {base}/sessions/{self.session_id}"
+
+
+class PractiseError(Exception):
+    """The server could not be reached or refused, or the model failed to open: the command
+    cannot go on."""
+
+
+def _refusal(response: httpx.Response) -> str:
+    from app.drills import error_text
+
+    return f"the server answered {response.status_code}: {error_text(response)}"
+
+
+def _code(response: httpx.Response) -> str | None:
+    try:
+        return response.json().get("code")
+    except (ValueError, AttributeError):
+        return None
+
+
+# ---------------------------------------------------------------- the terminal
+
+
+class Printer:
+    """Writes the client's messages as they arrive, each on its own `client>` line."""
+
+    def __init__(self) -> None:
+        self.open = False
+
+    def __call__(self, piece: str | None) -> None:
+        if piece is None:
+            if self.open:
+                typer.echo()
+            self.open = False
+            return
+        if not self.open:
+            typer.secho("client> ", fg=typer.colors.CYAN, nl=False)
+            self.open = True
+        typer.echo(piece, nl=False)
+
+
+def _introduction(name: str, title: str, role: str, goal: str) -> list[str]:
+    return [f"{name}: {title}", f"Your role: {role}", f"Your goal: {goal}"]
+
+
+def _meter_line(before: dict[str, float], after: dict[str, float]) -> str:
+    parts = []
+    for name, value in after.items():
+        change = value - before.get(name, value)
+        shown = f" ({change:+.0f})" if round(change) else ""
+        parts.append(f"{name} {value:.0f}{shown}")
+    return "        [" + " · ".join(parts) + "]"
+
+
+def _report(grade: GradeResult) -> None:
+    verdict = "passed" if grade.passed else "not passed"
+    typer.secho(f"\nScore {grade.score}/100, {verdict} (graded by {grade.grader})", bold=True)
+    for criterion in grade.criteria:
+        typer.echo(f"\n  {criterion.verdict:<9} {criterion.name}")
+        if criterion.rationale:
+            typer.echo(f"            {criterion.rationale}")
+        for evidence in criterion.evidence:
+            typer.echo(f'            #{evidence.seq} "{evidence.quote}"')
+        if criterion.better_phrasing:
+            typer.echo(f"            better: {criterion.better_phrasing.suggestion}")
+
+
+def converse(conversation: Conversation, read: Callable[[], str]) -> int:
+    """The loop: the client opens, the trainee answers until the client ends the session,
+    /end or end of input; then the report. Ctrl-C leaves without grading. The exit code."""
+    printer = Printer()
+    title, *lines = conversation.introduce()
+    typer.secho(title, bold=True)
+    for line in lines:
+        typer.echo(line)
+    typer.echo(f"(Enter sends; {END_COMMAND} or Ctrl-D ends and grades; Ctrl-C leaves)\n")
+    conversation.open(printer)
+    try:
+        while True:
+            try:
+                text = read().strip()
+            except EOFError:
+                typer.echo()
+                break
+            if text == END_COMMAND:
+                break
+            if not text:
+                continue
+            before = dict(conversation.meters)
+            answer = conversation.say(text)
+            printer(None)
+            if isinstance(answer, str):
+                typer.echo(f"error: {answer}", err=True)
+                continue
+            typer.echo(_meter_line(before, answer.meters))
+            if answer.outcome is not None:
+                typer.secho(
+                    f"The client ended the session: {answer.outcome.replace('_', ' ')}.", bold=True
+                )
+                break
+    except KeyboardInterrupt:
+        typer.echo(f"\n{conversation.leave()}", err=True)
+        return 130
+    grade = conversation.end()
+    if grade is None:
+        typer.echo("Nothing said, nothing to grade.", err=True)
+        return 0
+    if isinstance(grade, str):
+        typer.echo(f"error: {grade}", err=True)
+        return 1
+    _report(grade)
+    return 0
+
+
+@contextmanager
+def _conversation(
+    persona_id: str,
+    lang: str,
+    level: str,
+    seed: int | None,
+    engine: str | None,
+    url: str | None,
+    token: str | None,
+) -> Iterator[Conversation]:
+    from app import cli
+
+    if url:
+        body: dict[str, Any] = {"persona_id": persona_id, "language": lang, "difficulty": level}
+        body |= {"seed": seed} if seed is not None else {}
+        body |= {"engine": engine} if engine else {}
+        with cli._remote(url, token) as client:
+            yield OnServer(client, body)
+        return
+    from app.engines import build_engines
+
+    catalog = cli._catalog()
+    persona = catalog.personas.get(persona_id)
+    if persona is None:
+        known = ", ".join(sorted(catalog.personas))
+        raise typer.BadParameter(f"no persona '{persona_id}' (known: {known})")
+    if level not in persona.difficulty:
+        raise typer.BadParameter(f"--difficulty must be one of {', '.join(persona.difficulty)}")
+    engines = build_engines(cli._settings(), catalog)
+    name = engine or engines.default
+    chosen = engines.get(name)
+    if chosen is None:
+        raise typer.BadParameter(f"the '{name}' engine is not configured here")
+    yield InMemory(
+        catalog, persona, chosen, lang, level, secrets.randbelow(2**31) if seed is None else seed
+    )
+
+
+def _list_personas(lang: str, url: str | None, token: str | None) -> None:
+    from app import cli
+
+    if url:
+        with cli._remote(url, token) as client:
+            found = cli._call(client, "GET", "/api/personas", params={"lang": lang}).json()
+        rows = [(p["id"], p["name"], p["title"]) for p in found]
+    else:
+        rows = [(p.id, p.name(lang), p.title(lang)) for p in cli._catalog().persona_list]  # type: ignore[arg-type]
+    typer.echo(cli._table(("persona", "name", "who"), rows))
+
+
+def practise(
+    persona: Annotated[
+        str | None, typer.Argument(help="the client's persona id; leave it out for the list")
+    ] = None,
+    lang: Annotated[str, typer.Option("--lang", help="it or en")] = "it",
+    difficulty: Annotated[str, typer.Option(help="easy, medium or hard")] = "medium",
+    seed: Annotated[
+        int | None, typer.Option(min=0, max=2**31 - 1, help="same seed, same offline client")
+    ] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="offline or llm (default: as configured)")
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", envvar="SPARRING_URL", help="a running server; the session is stored there"
+        ),
+    ] = None,
+    token: Annotated[
+        str | None, typer.Option("--token", envvar="SPARRING_TOKEN", help="API token for --url")
+    ] = None,
+) -> None:
+    """Talk with a client in the terminal, then read the report card."""
+    from app import cli
+
+    lang = cli._language(lang)
+    if persona is None:
+        _list_personas(lang, url, token)
+        return
+
+    def read() -> str:
+        return input("you> ")
+
+    try:
+        with _conversation(persona, lang, difficulty, seed, engine, url, token) as conversation:
+            code = converse(conversation, read)
+    except PractiseError as exc:
+        cli._fail(str(exc))
+    raise typer.Exit(code)

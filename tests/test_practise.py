@@ -1,0 +1,230 @@
+"""`sparring practise`: a conversation in the terminal, in memory or on a real server (with
+the llm engine against the stub server), then the report card."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+from live_server import LiveServer, make_trainees
+from llm_stub import Reply, Status, StubLLM
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.cli_practise import OnServer, converse
+from app.config import get_settings
+
+runner = CliRunner()
+DRILLS = Path(__file__).parent.parent / "transcripts" / "drills"
+REPLY = "Fine, but I still want it all by Monday, and at the price we said."
+
+
+def responder(body: dict[str, Any]) -> str:
+    system = body["messages"][0]["content"]
+    if "# Techniques" not in system:
+        return REPLY
+    ids = system.rsplit("one entry per technique id: ", 1)[1].strip().rstrip(".").split(", ")
+    verdicts = [{"technique_id": t, "verdict": "missed", "evidence": []} for t in ids]
+    return json.dumps({"criteria": verdicts})
+
+
+@pytest.fixture(scope="module")
+def stub() -> Iterator[StubLLM]:
+    with StubLLM(responder) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def server(stub: StubLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('practise') / 'sparring.db'}"
+    env = {"SPARRING_LLM_BASE_URL": stub.base_url, "SPARRING_LLM_MAX_RETRIES": "0"}
+    with LiveServer(url, **env) as live:
+        yield live
+
+
+@pytest.fixture(scope="module")
+def token(server: LiveServer) -> str:
+    return make_trainees(server.env["SPARRING_DATABASE_URL"], 1, prefix="practise")[0]
+
+
+def lines(*said: str) -> str:
+    return "".join(f"{line}\n" for line in said)
+
+
+def sessions(server: LiveServer, token: str) -> list[dict[str, Any]]:
+    headers = {"Authorization": f"Bearer {token}"}
+    return httpx.get(f"{server.url}/api/sessions", headers=headers).json()["items"]
+
+
+# ---------------------------------------------------------------- in memory
+
+
+def test_a_conversation_in_memory_ends_with_the_report_card() -> None:
+    args = ["practise", "yes-then-sells", "--lang", "en", "--seed", "3"]
+    said = lines(
+        "Nice to meet you. Tell me about your project: what do you expect?",
+        "I understand the deadline matters. What would change for you?",
+        "/end",
+    )
+    result = runner.invoke(cli, args, input=said)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Roberto Valsecchi: The investor who says yes, then sells\nYour role: ")
+    assert out.count("client> ") >= 3  # the opening and one answer per message
+    assert "[trust " in out and "patience" in out  # the meters after each message
+    assert "Score " in out and "/100" in out and "Look for the extended need" in out
+    assert '#4 "I understand the deadline matters."' in out  # the trainee's own words
+    again = runner.invoke(cli, args, input=said)
+    assert again.stdout == out, "the same seed plays the same offline client"
+
+
+def test_the_client_can_end_the_conversation() -> None:
+    drill = yaml.safe_load((DRILLS / "after-hours-caller-en-poor.yaml").read_text())
+    args = ["practise", drill["persona"], "--lang", "en", "--seed", str(drill["seed"])]
+    result = runner.invoke(cli, args, input=lines(*drill["turns"], "never read"))
+    assert result.exit_code == 0, result.output
+    assert "The client ended the session: walked away." in result.stdout
+    assert "violated  Set the rules from the start" in result.stdout
+
+
+def test_in_memory_with_the_llm_engine(stub: StubLLM, monkeypatch: pytest.MonkeyPatch) -> None:
+    stub.reset()
+    monkeypatch.setenv("SPARRING_LLM_BASE_URL", stub.base_url)
+    get_settings.cache_clear()
+    try:
+        args = ["practise", "impossible-idea", "--lang", "en", "--engine", "llm"]
+        said = lines("Tell me more: what matters most to you about the new site?", "/end")
+        result = runner.invoke(cli, args, input=said)
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(f"client> {REPLY}\n") == 2
+    assert "Score 0/100, not passed (graded by llm:" in result.stdout
+    assert len(stub.requests) == 3  # the opening, the answer, the grade
+
+
+def test_nothing_said_is_nothing_to_grade() -> None:
+    result = runner.invoke(cli, ["practise", "disorganized", "--lang", "en"], input="/end\n")
+    assert result.exit_code == 0, result.output
+    assert "Nothing said, nothing to grade." in result.stderr and "Score" not in result.stdout
+
+
+def test_without_a_persona_it_lists_them(server: LiveServer, token: str) -> None:
+    here = runner.invoke(cli, ["practise", "--lang", "en"])
+    assert here.exit_code == 0, here.output
+    assert (
+        "yes-then-sells" in here.stdout and "The investor who says yes, then sells" in here.stdout
+    )
+    there = runner.invoke(cli, ["practise", "--lang", "en", "--url", server.url, "--token", token])
+    assert there.exit_code == 0, there.output
+    assert there.stdout == here.stdout
+
+
+def test_bad_choices_are_clear_errors() -> None:
+    result = runner.invoke(cli, ["practise", "nobody"])
+    assert result.exit_code == 2 and "no persona 'nobody' (known: after-hours-caller" in (
+        result.output
+    )
+    result = runner.invoke(cli, ["practise", "disorganized", "--difficulty", "brutal"])
+    assert result.exit_code == 2 and "--difficulty must be one of easy, medium, hard" in (
+        result.output
+    )
+    result = runner.invoke(cli, ["practise", "disorganized", "--lang", "fr"])
+    assert result.exit_code == 2 and "--lang must be it or en" in result.output
+    assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- on a server
+
+
+def test_on_a_server_the_reply_streams_and_the_session_is_stored(
+    server: LiveServer, token: str
+) -> None:
+    args = ["practise", "impossible-idea", "--lang", "en", "--engine", "llm"]
+    args += ["--url", server.url, "--token", token]
+    before = len(sessions(server, token))
+    said = lines("Tell me more: what matters most to you about the new site?", "/end")
+    result = runner.invoke(cli, args, input=said)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.count(f"client> {REPLY}\n") == 2  # the opening and the answer
+    assert "Score 0/100, not passed (graded by llm:" in result.stdout
+    stored = sessions(server, token)
+    assert len(stored) == before + 1
+    assert stored[0]["status"] == "ended" and stored[0]["engine"] == "llm"
+    assert stored[0]["score"] == 0 and stored[0]["message_count"] == 3
+
+
+def test_on_a_server_a_refused_message_does_not_end_the_conversation(
+    server: LiveServer, token: str
+) -> None:
+    args = ["practise", "disorganized", "--lang", "en", "--url", server.url, "--token", token]
+    said = lines("x" * 5000, "What would a good week look like for you?", "/end")
+    result = runner.invoke(cli, args, input=said)
+    assert result.exit_code == 0, result.output
+    assert "error: the server answered 422: body.content: the message is 5000 characters" in (
+        result.stderr
+    )
+    assert "Score " in result.stdout
+    assert sessions(server, token)[0]["message_count"] >= 3  # the long one was not stored
+
+
+def test_on_a_server_a_model_failure_keeps_the_message_for_a_retry(
+    server: LiveServer, token: str, stub: StubLLM
+) -> None:
+    stub.reset()
+    stub.script(Reply(REPLY), Status(500, "the model is down"))  # the opening, then the answer
+    args = ["practise", "disorganized", "--lang", "en", "--engine", "llm"]
+    args += ["--url", server.url, "--token", token]
+    text = "What would a good week look like for you?"
+    result = runner.invoke(cli, args, input=lines(text, text, "/end"))
+    assert result.exit_code == 0, result.output
+    assert "your message 2 is stored: send the same text again to retry" in result.stderr
+    assert result.stdout.count(f"client> {REPLY}\n") == 2  # the opening and the retried answer
+    assert "Score " in result.stdout
+    stored = sessions(server, token)[0]
+    assert stored["message_count"] == 3, "the retried message is stored once"
+
+
+def test_leaving_before_a_word_on_a_server_discards_the_session(
+    server: LiveServer, token: str
+) -> None:
+    args = ["practise", "needs-approval", "--lang", "it", "--url", server.url, "--token", token]
+    before = len(sessions(server, token))
+    result = runner.invoke(cli, args, input="/end\n")
+    assert result.exit_code == 0, result.output
+    assert "Nothing said, nothing to grade." in result.stderr
+    assert len(sessions(server, token)) == before
+
+
+def test_a_wrong_token_or_no_server_is_one_line(server: LiveServer) -> None:
+    result = runner.invoke(cli, ["practise", "disorganized", "--url", server.url, "--token", "no"])
+    assert result.exit_code == 1 and "error: the server answered 401" in result.stderr
+    args = ["practise", "disorganized", "--url", "http://127.0.0.1:9", "--token", "t"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1 and "error: cannot reach http://127.0.0.1:9" in result.stderr
+
+
+def test_ctrl_c_leaves_the_session_open_on_the_server(
+    server: LiveServer, token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    said = iter(["What would a good week look like for you?"])
+
+    def read() -> str:
+        line = next(said, None)
+        if line is None:
+            raise KeyboardInterrupt
+        return line
+
+    body = {"persona_id": "disorganized", "language": "en", "difficulty": "medium"}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        assert converse(OnServer(client, body), read) == 130
+    stored = sessions(server, token)[0]
+    assert stored["status"] == "active" and stored["message_count"] == 3
+    left = capsys.readouterr().err
+    assert f"The session stays open on the server: {server.url}/sessions/{stored['id']}" in left
