@@ -56,10 +56,17 @@ class Conversation(Protocol):
 
 class InMemory:
     def __init__(
-        self, catalog: Catalog, persona: Persona, engine: Engine, lang: str, level: str, seed: int
+        self,
+        catalog: Catalog,
+        persona: Persona,
+        engine: Engine,
+        lang: str,
+        level: str,
+        seed: int,
+        max_chars: int,
     ) -> None:
         self.catalog, self.persona, self.engine, self.lang = catalog, persona, engine, lang
-        self.level, self.seed = level, seed
+        self.level, self.seed, self.max_chars = level, seed, max_chars
         self.meters: dict[str, float] = {}
         self.listen: Listener = lambda _: None
 
@@ -92,7 +99,12 @@ class InMemory:
 
     def say(self, text: str) -> Answer | str:
         from app.engine.llm import LLMError
+        from app.models import visible
 
+        if not visible(text):  # the server's rules, so a card behaves here as it will there
+            return "the message is empty (only blanks or invisible characters)"
+        if len(text) > self.max_chars:
+            return f"the message is {len(text)} characters long; the limit is {self.max_chars}"
         try:
             turn = self.session.say(text)
         except LLMError as exc:
@@ -351,14 +363,14 @@ def _conversation(
         raise typer.BadParameter(f"no persona '{persona_id}' (known: {known})")
     if level not in persona.difficulty:
         raise typer.BadParameter(f"--difficulty must be one of {', '.join(persona.difficulty)}")
-    engines = build_engines(cli._settings(), catalog)
+    settings = cli._settings()
+    engines = build_engines(settings, catalog)
     name = engine or engines.default
     chosen = engines.get(name)
     if chosen is None:
         raise typer.BadParameter(f"the '{name}' engine is not configured here")
-    yield InMemory(
-        catalog, persona, chosen, lang, level, secrets.randbelow(2**31) if seed is None else seed
-    )
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    yield InMemory(catalog, persona, chosen, lang, level, seed, settings.max_message_chars)
 
 
 def _list_personas(lang: str, url: str | None, token: str | None) -> None:

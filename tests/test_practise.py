@@ -108,6 +108,17 @@ def test_in_memory_with_the_llm_engine(stub: StubLLM, monkeypatch: pytest.Monkey
     assert len(stub.requests) == 3  # the opening, the answer, the grade
 
 
+def test_in_memory_the_server_s_message_rules_apply() -> None:
+    args = ["practise", "disorganized", "--lang", "en", "--seed", "1"]
+    said = lines("x" * 4001, "\u200b\u200b", "What would a good week look like for you?", "/end")
+    result = runner.invoke(cli, args, input=said)
+    assert result.exit_code == 0, result.output
+    assert "error: the message is 4001 characters long; the limit is 4000" in result.stderr
+    assert "error: the message is empty (only blanks or invisible characters)" in result.stderr
+    assert result.stdout.count("        [trust ") == 1  # only the third message was played
+    assert "Score " in result.stdout
+
+
 def test_nothing_said_is_nothing_to_grade() -> None:
     result = runner.invoke(cli, ["practise", "disorganized", "--lang", "en"], input="/end\n")
     assert result.exit_code == 0, result.output
