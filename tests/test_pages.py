@@ -8,6 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from html import unescape
 from html.parser import HTMLParser
 
 import pytest
@@ -15,7 +16,7 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from app import auth
-from app.catalog import load_catalog
+from app.catalog import Catalog, load_catalog
 from app.models import User, UserCreate
 from app.web.i18n import from_accept_language, strings
 from app.web.render import STATIC_DIR
@@ -606,6 +607,21 @@ def test_practise_again_with_the_same_client_from_the_report(browser_as: Login) 
     carla = browser_as("carla", "coach", ["blue"])
     assert 'id="practise-again"' not in carla.client.get(f"/sessions/{sid}/report").text
     assert 'id="practise-again"' not in ada.client.get(f"/sessions/{new_id}/report").text
+
+
+def test_the_chat_says_what_the_trainee_will_be_graded_on(
+    browser_as: Login, catalog: Catalog
+) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    started = ada.form("/practice", {"persona_id": "yes-then-sells", "language": "it"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    page = ada.client.get(f"/sessions/{sid}?lang=en").text
+    listed = unescape(page.split('id="graded-on"', 1)[1].split("</details>", 1)[0])
+    assert "What you will be graded on" in listed
+    for technique_id in catalog.personas["yes-then-sells"].techniques:
+        technique = catalog.techniques[technique_id]
+        assert f"<dt>{technique.name('en')}</dt>" in listed  # in the page's language
+    assert listed.count("<dt>") == len(catalog.personas["yes-then-sells"].techniques)
 
 
 def test_conversation_text_carries_its_language(browser_as: Login) -> None:

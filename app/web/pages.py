@@ -301,6 +301,10 @@ def conversation(
         persona_name=persona.name(lang),
         persona_title=persona.title(lang),
         persona_goal=persona.goal(lang),
+        techniques=[
+            {"name": technique.name(lang), "description": technique.description(lang)}
+            for technique in (catalog.techniques[t] for t in persona.techniques)
+        ],
         state=state,
         meters=_meters(catalog, record, t),
         messages=[_message_view(m) for m in messages],

@@ -424,6 +424,12 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     panel = "document.querySelector('.chat-side').getBoundingClientRect()"
     assert mobile.evaluate(f"{panel}.top") == 0
     assert mobile.locator("#meters").is_visible()
+    # opened, the goal and the techniques never pin more than half the screen: they scroll
+    for summary in mobile.locator(".chat-side details summary").all():
+        summary.tap()
+    assert mobile.evaluate(f"{panel}.height") <= 844 / 2
+    for summary in mobile.locator(".chat-side details summary").all():
+        summary.tap()
     shot(mobile, "11-phone-chat")
     phone_box.focus()
     mobile.evaluate("window.scrollTo(0, document.body.scrollHeight)")
