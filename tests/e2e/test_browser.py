@@ -430,6 +430,7 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     assert mobile.evaluate(f"{panel}.height") <= 844 / 2
     for summary in mobile.locator(".chat-side details summary").all():
         summary.tap()
+    mobile.evaluate("document.activeElement.blur()")
     shot(mobile, "11-phone-chat")
     phone_box.focus()
     mobile.evaluate("window.scrollTo(0, document.body.scrollHeight)")
