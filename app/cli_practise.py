@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from app.catalog import Catalog, Persona
     from app.engines import Engine
+    from app.web.i18n import Translator
 
 END_COMMAND = "/end"
 Listener = Callable[[str | None], None]  # a piece of the client's text; None ends a message
@@ -38,9 +39,10 @@ class Answer:
 
 
 class Conversation(Protocol):
+    lang: str  # the conversation's, and the labels' around it
     meters: dict[str, float]
 
-    def introduce(self) -> list[str]: ...  # who the client is, the trainee's role and goal
+    def introduce(self) -> list[str]: ...  # the client's name and title, the trainee's role, goal
 
     def open(self, listen: Listener) -> None: ...  # `listen` hears every reply from now on
 
@@ -73,7 +75,7 @@ class InMemory:
     def introduce(self) -> list[str]:
         p, lang = self.persona, self.lang
         texts = (p.name, p.title, p.trainee_role, p.goal)
-        return _introduction(*(text(lang) for text in texts))  # type: ignore[arg-type]
+        return [text(lang) for text in texts]  # type: ignore[arg-type]
 
     def _event(self, item: str | Reply) -> None:
         self.listen(None if isinstance(item, Reply) else item)
@@ -138,7 +140,7 @@ class InMemory:
 
 class OnServer:
     def __init__(self, client: httpx.Client, body: dict[str, Any]) -> None:
-        self.client, self.body = client, body
+        self.client, self.body, self.lang = client, body, body["language"]
         self.listen: Listener = lambda _: None
         self.meters: dict[str, float] = {}
         self.session_id = ""
@@ -162,7 +164,7 @@ class OnServer:
     def introduce(self) -> list[str]:
         lang = {"lang": self.body["language"]}
         card = self._ok("GET", f"/api/personas/{self.body['persona_id']}", params=lang)
-        return _introduction(card["name"], card["title"], card["trainee_role"], card["goal"])
+        return [card["name"], card["title"], card["trainee_role"], card["goal"]]
 
     def open(self, listen: Listener) -> None:
         self.listen = listen
@@ -247,8 +249,8 @@ def _code(response: httpx.Response) -> str | None:
 class Printer:
     """Writes the client's messages as they arrive, each on its own `client>` line."""
 
-    def __init__(self) -> None:
-        self.open = False
+    def __init__(self, prompt: str) -> None:
+        self.prompt, self.open = prompt, False
 
     def __call__(self, piece: str | None) -> None:
         if piece is None:
@@ -257,13 +259,9 @@ class Printer:
             self.open = False
             return
         if not self.open:
-            typer.secho("client> ", fg=typer.colors.CYAN, nl=False)
+            typer.secho(self.prompt, fg=typer.colors.CYAN, nl=False)
             self.open = True
         typer.echo(piece, nl=False)
-
-
-def _introduction(name: str, title: str, role: str, goal: str) -> list[str]:
-    return [f"{name}: {title}", f"Your role: {role}", f"Your goal: {goal}"]
 
 
 def _meter_line(before: dict[str, float], after: dict[str, float]) -> str:
@@ -275,33 +273,39 @@ def _meter_line(before: dict[str, float], after: dict[str, float]) -> str:
     return "        [" + " · ".join(parts) + "]"
 
 
-def _report(grade: GradeResult) -> None:
-    verdict = "passed" if grade.passed else "not passed"
-    typer.secho(f"\nScore {grade.score}/100, {verdict} (graded by {grade.grader})", bold=True)
-    for criterion in grade.criteria:
-        typer.echo(f"\n  {criterion.verdict:<9} {criterion.name}")
+def _report(grade: GradeResult, t: Translator) -> None:
+    verdict = t("report.passed") if grade.passed else t("report.failed")
+    typer.secho(f"\n{t('report.score')} {grade.score}/100 · {verdict} ({grade.grader})", bold=True)
+    labels = [t(f"verdict.{criterion.verdict}") for criterion in grade.criteria]
+    width = max(map(len, labels), default=0)
+    for criterion, label in zip(grade.criteria, labels, strict=True):
+        typer.echo(f"\n  {label:<{width}}  {criterion.name}")
         if criterion.rationale:
-            typer.echo(f"            {criterion.rationale}")
+            typer.echo(f"    {criterion.rationale}")
         for evidence in criterion.evidence:
-            typer.echo(f'            #{evidence.seq} "{evidence.quote}"')
+            typer.echo(f'    #{evidence.seq} "{evidence.quote}"')
         if criterion.better_phrasing:
-            typer.echo(f"            better: {criterion.better_phrasing.suggestion}")
+            typer.echo(f"    {t('report.better')}: {criterion.better_phrasing.suggestion}")
 
 
-def converse(conversation: Conversation, read: Callable[[], str]) -> int:
+def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
     """The loop: the client opens, the trainee answers until the client ends the session,
-    /end or end of input; then the report. Ctrl-C leaves without grading. The exit code."""
-    printer = Printer()
-    title, *lines = conversation.introduce()
-    typer.secho(title, bold=True)
-    for line in lines:
-        typer.echo(line)
+    /end or end of input; then the report. Ctrl-C leaves without grading. The exit code.
+    Labels are the pages' (app/templates/i18n.yaml), in the conversation's language."""
+    from app.web.i18n import Translator
+
+    t = Translator(conversation.lang)  # type: ignore[arg-type]
+    printer = Printer(f"{t('chat.client').lower()}> ")
+    you = f"{t('chat.you').lower()}> "
+    name, title, role, goal = conversation.introduce()
+    typer.secho(f"{name}: {title}", bold=True)
+    typer.echo(f"{t('practice.role')}: {role}\n{t('chat.goal')}: {goal}")
     typer.echo(f"(Enter sends; {END_COMMAND} or Ctrl-D ends and grades; Ctrl-C leaves)\n")
     conversation.open(printer)
     try:
         while True:
             try:
-                text = read().strip()
+                text = read(you).strip()
             except EOFError:
                 typer.echo()
                 break
@@ -317,9 +321,8 @@ def converse(conversation: Conversation, read: Callable[[], str]) -> int:
                 continue
             typer.echo(_meter_line(before, answer.meters))
             if answer.outcome is not None:
-                typer.secho(
-                    f"The client ended the session: {answer.outcome.replace('_', ' ')}.", bold=True
-                )
+                outcome = t(f"outcome.{answer.outcome}")
+                typer.secho(f"{t('report.outcome')}: {outcome}", bold=True)
                 break
     except KeyboardInterrupt:
         typer.echo(f"\n{conversation.leave()}", err=True)
@@ -331,7 +334,7 @@ def converse(conversation: Conversation, read: Callable[[], str]) -> int:
     if isinstance(grade, str):
         typer.echo(f"error: {grade}", err=True)
         return 1
-    _report(grade)
+    _report(grade, t)
     return 0
 
 
@@ -415,12 +418,9 @@ def practise(
         _list_personas(lang, url, token)
         return
 
-    def read() -> str:
-        return input("you> ")
-
     try:
         with _conversation(persona, lang, difficulty, seed, engine, url, token) as conversation:
-            code = converse(conversation, read)
+            code = converse(conversation, input)
     except PractiseError as exc:
         cli._fail(str(exc))
     raise typer.Exit(code)

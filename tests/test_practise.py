@@ -4,6 +4,7 @@ the llm engine against the stub server), then the report card."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,6 +76,7 @@ def test_a_conversation_in_memory_ends_with_the_report_card() -> None:
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert out.startswith("Roberto Valsecchi: The investor who says yes, then sells\nYour role: ")
+    assert "\nYour goal: " in out
     assert out.count("client> ") >= 3  # the opening and one answer per message
     assert "[trust " in out and "patience" in out  # the meters after each message
     assert "Score " in out and "/100" in out and "Look for the extended need" in out
@@ -83,13 +85,25 @@ def test_a_conversation_in_memory_ends_with_the_report_card() -> None:
     assert again.stdout == out, "the same seed plays the same offline client"
 
 
+def test_the_labels_follow_the_conversation_s_language() -> None:
+    args = ["practise", "disorganized", "--lang", "it", "--seed", "1"]
+    result = runner.invoke(
+        cli, args, input=lines("Mi racconti: che cosa si aspetta da me?", "/end")
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "\nIl tuo ruolo: " in out and "\nIl tuo obiettivo: " in out
+    assert "cliente> " in out and "tu> " in out and "Punteggio " in out
+    assert any(f"  {v} " in out for v in ("applicata", "parziale", "mancata", "violata"))
+
+
 def test_the_client_can_end_the_conversation() -> None:
     drill = yaml.safe_load((DRILLS / "after-hours-caller-en-poor.yaml").read_text())
     args = ["practise", drill["persona"], "--lang", "en", "--seed", str(drill["seed"])]
     result = runner.invoke(cli, args, input=lines(*drill["turns"], "never read"))
     assert result.exit_code == 0, result.output
-    assert "The client ended the session: walked away." in result.stdout
-    assert "violated  Set the rules from the start" in result.stdout
+    assert "Outcome: the client walked away" in result.stdout
+    assert re.search(r"\n  violated +Set the rules from the start\n", result.stdout)
 
 
 def test_in_memory_with_the_llm_engine(stub: StubLLM, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -104,7 +118,7 @@ def test_in_memory_with_the_llm_engine(stub: StubLLM, monkeypatch: pytest.Monkey
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert result.stdout.count(f"client> {REPLY}\n") == 2
-    assert "Score 0/100, not passed (graded by llm:" in result.stdout
+    assert "Score 0/100 · Not passed (llm:" in result.stdout
     assert len(stub.requests) == 3  # the opening, the answer, the grade
 
 
@@ -163,7 +177,7 @@ def test_on_a_server_the_reply_streams_and_the_session_is_stored(
     result = runner.invoke(cli, args, input=said)
     assert result.exit_code == 0, result.output
     assert result.stdout.count(f"client> {REPLY}\n") == 2  # the opening and the answer
-    assert "Score 0/100, not passed (graded by llm:" in result.stdout
+    assert "Score 0/100 · Not passed (llm:" in result.stdout
     stored = sessions(server, token)
     assert len(stored) == before + 1
     assert stored[0]["status"] == "ended" and stored[0]["engine"] == "llm"
@@ -225,7 +239,8 @@ def test_ctrl_c_leaves_the_session_open_on_the_server(
 ) -> None:
     said = iter(["What would a good week look like for you?"])
 
-    def read() -> str:
+    def read(prompt: str) -> str:
+        assert prompt == "you> "
         line = next(said, None)
         if line is None:
             raise KeyboardInterrupt
