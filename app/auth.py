@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -28,6 +28,7 @@ from app.models import (
     UserPublic,
     UserUpdate,
     WebSession,
+    as_utc,
     utcnow,
 )
 
@@ -42,10 +43,6 @@ WEB_SESSION_TTL = timedelta(hours=12)
 
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def hash_password(password: str) -> str:
@@ -174,7 +171,7 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
     """Check a password; slow down after each failure and lock the account after several."""
     user = db.exec(select(User).where(User.username == username)).first()
     now = utcnow()
-    if user is not None and (locked := _aware(user.locked_until)) and locked > now:
+    if user is not None and (locked := as_utc(user.locked_until)) and locked > now:
         raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
     # An unknown or inactive account is checked against a dummy hash, and a failure sleeps
     # like a known account's first one: how long a login takes never tells who exists.
@@ -225,7 +222,7 @@ def close_web_session(*, db: Session, cookie: str) -> None:
 
 def user_from_cookie(*, db: Session, cookie: str) -> tuple[User, WebSession] | None:
     web = db.get(WebSession, _digest(cookie))
-    if web is None or (_aware(web.expires_at) or utcnow()) < utcnow():
+    if web is None or (as_utc(web.expires_at) or utcnow()) < utcnow():
         return None
     user = db.get(User, web.user_id)
     return (user, web) if user is not None and user.active else None
@@ -275,7 +272,7 @@ def user_from_token(*, db: Session, secret: str) -> User | None:
     if token.revoked_at is not None or not user.active:
         return None
     now = utcnow()
-    last = _aware(token.last_used_at)
+    last = as_utc(token.last_used_at)
     if last is None or now - last > timedelta(minutes=5):  # not a write on every request
         token.last_used_at = now
         db.add(token)

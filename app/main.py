@@ -18,13 +18,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app import auth
+from app.api import assignments, engines, exports, grading, reviews, sessions, users
 from app.api import auth as auth_api
 from app.api import catalog as catalog_api
-from app.api import engines, exports, grading, reviews, sessions, users
 from app.catalog import load_catalog
 from app.config import Settings, get_settings
 from app.db import get_engine, migrate
@@ -33,11 +34,16 @@ from app.engines import build_engines
 from app.errors import ERROR_RESPONSES, Invalid, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
 from app.sessions import resume_pending_grades
+from app.web import assignment_pages
 from app.web import pages as web
 from app.web.render import STATIC_DIR, render_error
 
 log = logging.getLogger("sparring")
 
+NOT_STORABLE = (
+    "the request holds the NUL character (\\u0000), which the database cannot store; "
+    "remove it and send again"
+)
 NOT_UNICODE = (
     "the request holds text that is not valid Unicode (an unpaired surrogate such as "
     "\\ud800 in a JSON string); send the text as UTF-8"
@@ -155,11 +161,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise exc
         return ErrorJSON(Invalid(NOT_UNICODE).body(), status_code=422)
 
+    @app.exception_handler(DataError)
+    async def _not_storable(_request: Request, exc: DataError) -> JSONResponse:
+        """Valid JSON may hold \\u0000, which PostgreSQL text cannot: a 422, not a 500
+        (nothing of the request was stored)."""
+        if "NUL" not in str(exc.orig):
+            raise exc
+        return ErrorJSON(Invalid(NOT_STORABLE).body(), status_code=422)
+
     @app.get("/healthz", tags=["health"])
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    for module in (auth_api, users, catalog_api, sessions, grading, engines, exports, reviews, web):
+    routers = (auth_api, users, catalog_api, sessions, grading, engines, exports, reviews)
+    for module in (*routers, assignments, web, assignment_pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -2,7 +2,7 @@
 
 import unicodedata
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, StringConstraints, field_validator
@@ -19,6 +19,11 @@ GradeStatus = Literal["pending", "done", "failed"]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite gives naive UTC datetimes back, PostgreSQL aware ones: compare them as aware."""
+    return moment.replace(tzinfo=UTC) if moment and moment.tzinfo is None else moment
 
 
 def new_id() -> str:
@@ -365,6 +370,23 @@ class SessionDetail(SQLModel):
 
 
 # ---------------------------------------------------------------- coach reviews
+
+
+class Assignment(SQLModel, table=True):
+    """A client a coach asks a team's trainees to practise: done by each trainee who ends a
+    session with that client, level and language after it was set."""
+
+    __tablename__ = "assignments"
+
+    id: int | None = Field(default=None, primary_key=True)
+    team_id: int = Field(foreign_key="teams.id", index=True)
+    persona_id: str = Field(max_length=64)
+    difficulty: str = Field(max_length=8)
+    language: str = Field(max_length=2)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    due: date | None = None
+    created_by: int = Field(foreign_key="users.id")
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Review(SQLModel, table=True):

@@ -23,6 +23,7 @@ class World:
     session_id: str  # ada's, ended and graded
     active_id: str  # ada's, still active
     token_id: int  # one of ada's API tokens
+    assignment_id: int  # set by carla for the blue team
 
 
 @pytest.fixture
@@ -42,7 +43,10 @@ def world(anonymous: TestClient, login_as: Callable[..., TestClient]) -> World:
     assert owner.post(f"/api/sessions/{ended}/end").status_code == 200
     active = owner.post("/api/sessions", json=body).json()["session"]["id"]
     token_id = owner.post("/api/tokens", json={"name": "spare"}).json()["id"]
-    return World(clients, ended, active, token_id)
+    assignment = {"team": "blue", "persona_id": "loyal-debtor"}
+    assigned = clients["coach_same_team"].post("/api/assignments", json=assignment)
+    assert assigned.status_code == 201, assigned.text
+    return World(clients, ended, active, token_id, assigned.json()["id"])
 
 
 # (method, path, body) → expected status per role; {sid} ended session, {active} active one
@@ -214,6 +218,21 @@ MATRIX: list[tuple[str, str, object, dict[str, int]]] = [
         | dict.fromkeys(["coach_same_team", "coach_other_team", "admin"], 200),
     ),
     ("POST", "/api/grade/upload", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 422)),
+    ("GET", "/api/assignments", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 200)),
+    (
+        "POST",
+        "/api/assignments",
+        {"team": "blue", "persona_id": "disorganized", "note": "before Friday"},
+        {"anonymous": 401, "owner": 403, "other_trainee": 403}
+        | {"coach_same_team": 201, "coach_other_team": 404, "admin": 201},
+    ),
+    (
+        "DELETE",
+        "/api/assignments/{assignment}",
+        None,
+        {"anonymous": 401, "owner": 403, "other_trainee": 404}
+        | {"coach_same_team": 204, "coach_other_team": 404, "admin": 204},
+    ),
     ("POST", "/api/auth/logout", None, {"anonymous": 401} | dict.fromkeys(ROLES[1:], 204)),
 ]
 
@@ -224,6 +243,7 @@ def _template(path: str) -> str:
         .replace("{sid}", "{session_id}")
         .replace("{active}", "{session_id}")
         .replace("{token}", "{token_id}")
+        .replace("{assignment}", "{assignment_id}")
         .replace("/1", "/{user_id}")
         .replace("/disorganized", "/{persona_id}")
     )
@@ -247,7 +267,12 @@ def test_every_api_route_is_in_the_matrix(anonymous: TestClient) -> None:
 def test_access_matrix(world: World, role: str) -> None:
     client = world.clients[role]
     for method, path, body, expected in MATRIX:
-        url = path.format(sid=world.session_id, active=world.active_id, token=world.token_id)
+        url = path.format(
+            sid=world.session_id,
+            active=world.active_id,
+            token=world.token_id,
+            assignment=world.assignment_id,
+        )
         response = client.request(method, url, json=body)
         assert response.status_code == expected[role], (role, method, url, response.text)
         if response.status_code in (401, 403, 404):

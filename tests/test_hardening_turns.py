@@ -167,6 +167,21 @@ def test_a_surrogate_in_a_stored_text_is_named(client: TestClient) -> None:
     assert "not valid Unicode" in answer.json()["detail"][0]["msg"]
 
 
+def test_a_nul_character_is_never_a_server_error(client: TestClient, database_url: str) -> None:
+    """SQLite stores U+0000; PostgreSQL text cannot hold it: a 422 there, nothing stored."""
+    sid = start(client)
+    path = f"/api/sessions/{sid}/messages"
+    answer = client.post(path, content=b'{"content": "a \\u0000 b"}', headers=JSON)
+    if database_url.startswith("postgresql"):
+        assert answer.status_code == 422, answer.text
+        assert "NUL character" in answer.json()["detail"][0]["msg"]
+        messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+        assert all(m["role"] == "client" for m in messages)  # nothing stored
+        assert client.post(path, json={"content": "a b"}).status_code == 200
+    else:
+        assert answer.status_code == 200, answer.text
+
+
 def test_an_echoed_surrogate_comes_back_escaped(client: TestClient) -> None:
     answer = client.post("/api/sessions", content=b'{"persona_id": "x\\ud800"}', headers=JSON)
     assert answer.status_code == 404

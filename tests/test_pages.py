@@ -166,7 +166,16 @@ def play(trainee: Browser, text: str = "Hello, what do you expect from me?") -> 
 
 @pytest.mark.parametrize(
     "path",
-    ["/", "/practice", "/history", "/desk", "/agreement", "/users", "/sessions/abc/report"],
+    [
+        "/",
+        "/practice",
+        "/history",
+        "/desk",
+        "/assignments",
+        "/agreement",
+        "/users",
+        "/sessions/abc/report",
+    ],
 )
 def test_logged_out_pages_redirect_to_login(anonymous: TestClient, path: str) -> None:
     response = anonymous.get(path, follow_redirects=False)
@@ -223,13 +232,14 @@ def test_roles_see_their_own_menu_and_pages(browser_as: Login) -> None:
     assert coach.client.get("/", follow_redirects=False).headers["location"] == "/desk"
     menu = trainee.client.get("/practice").text
     assert 'href="/history"' in menu and 'href="/desk"' not in menu
-    for path in ("/desk", "/agreement", "/users"):
+    for path in ("/desk", "/assignments", "/agreement", "/users"):
         refused = trainee.client.get(path)
         assert refused.status_code == 403
         assert "this page is for" in refused.text and '<html lang="' in refused.text
     assert coach.client.get("/users").status_code == 403
     desk = coach.client.get("/desk").text
     assert 'href="/agreement"' in desk and 'href="/users"' not in desk
+    assert 'href="/assignments"' in desk and 'href="/assignments"' not in menu
     assert 'href="/users"' in admin.client.get("/desk").text
     users = admin.client.get("/users")
     assert users.status_code == 200 and "carla" in users.text and "blue" in users.text
@@ -496,6 +506,7 @@ def test_every_page_renders_in_both_languages(browser_as: Login, lang: str) -> N
     started = ada.form("/practice", {"persona_id": "endless-whatsapp", "language": lang})
     active = started.headers["location"].rsplit("/", 1)[1]
     carla.form(f"/desk/{sid}", {"message:1": "ok"})
+    carla.form("/assignments", {"team": "blue", "persona_id": "disorganized", "note": "Presto"})
     pages = [
         (ada, "/practice"),
         (ada, f"/sessions/{active}"),
@@ -508,6 +519,8 @@ def test_every_page_renders_in_both_languages(browser_as: Login, lang: str) -> N
         (carla, f"/sessions/{sid}/report"),
         (carla, "/agreement"),
         (carla, "/agreement?mine=1"),
+        (carla, "/assignments?saved=1"),
+        (admin, "/assignments?removed=1"),
         (admin, "/users"),
         (admin, "/desk/nonexistent"),
     ]
@@ -622,6 +635,64 @@ def test_the_chat_says_what_the_trainee_will_be_graded_on(
         technique = catalog.techniques[technique_id]
         assert f"<dt>{technique.name('en')}</dt>" in listed  # in the page's language
     assert listed.count("<dt>") == len(catalog.personas["yes-then-sells"].techniques)
+
+
+def test_a_coach_assigns_a_client_and_sees_who_has_practised(browser_as: Login) -> None:
+    carla = browser_as("carla", "coach", ["blue"])
+    ada = browser_as("ada", "trainee", ["blue"])
+    browser_as("eve", "trainee", ["blue"])
+    form = FormFields.of(carla.client.get("/assignments?lang=en").text, "assignment-form")
+    assert form.select_options["team"] == [("blue", "blue", False)]
+    assigned = carla.form(
+        "/assignments",
+        {
+            "team": "blue",
+            "persona_id": "free-advice-seeker",
+            "difficulty": "easy",
+            "language": "en",
+            "due": "2026-12-11",
+            "note": "State your rate before Friday.",
+        },
+    )
+    assert assigned.status_code == 303 and assigned.headers["location"] == "/assignments?saved=1"
+    page = carla.client.get("/assignments?lang=en").text
+    assert "0 of 2 trainees have done it" in page and "Due by 2026-12-11" in page
+
+    # the trainee finds it on the practice page, starts it from there and plays it
+    practice = ada.client.get("/practice?lang=en").text
+    card = practice.split('id="assigned-', 1)[1].split("</li>", 1)[0]
+    assert "From your coach" in practice and "State your rate before Friday." in card
+    start = FormFields.of(f'<form id="x">{card.split("<form", 1)[1]}', "x").fields
+    started = ada.form("/practice", {k: v for k, v in start.items() if k != "csrf_token"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    ada.form(f"/sessions/{sid}/say", {"content": "Nice to meet you: what do you expect from me?"})
+    assert ada.form(f"/sessions/{sid}/end").status_code == 303
+    done = ada.client.get("/practice?lang=en").text.split('id="assigned-', 1)[1]
+    assert f'href="/sessions/{sid}/report">done (' in done and "Practise again" in done
+    page = carla.client.get("/assignments?lang=en").text
+    assert "One of 2 trainees has done it" in page and f"/sessions/{sid}/report" in page
+
+    # the coach who set it removes it; the trainee's session stays
+    found = re.search(r'id="assignment-(\d+)"', page)
+    assert found is not None
+    removed = carla.form(f"/assignments/{found[1]}/delete")
+    assert removed.headers["location"] == "/assignments?removed=1"
+    assert "From your coach" not in ada.client.get("/practice").text
+    assert ada.client.get(f"/sessions/{sid}/report").status_code == 200
+
+
+def test_a_bad_assignment_form_is_a_clear_error_page(browser_as: Login) -> None:
+    carla = browser_as("carla", "coach", ["blue"])
+    carla.client.cookies.set("lang", "it")
+    long_note = carla.form(
+        "/assignments", {"team": "blue", "persona_id": "disorganized", "note": "x" * 501}
+    )
+    assert long_note.status_code == 422 and "note" in long_note.text
+    other_team = carla.form("/assignments", {"team": "red", "persona_id": "disorganized"})
+    assert other_team.status_code == 404
+    assert "Non c&#39;è un team con questo nome tra i tuoi." in other_team.text
+    assert carla.form("/assignments/99999999999/delete").status_code == 422
+    assert "Nessun incarico per ora." in carla.client.get("/assignments").text
 
 
 def test_conversation_text_carries_its_language(browser_as: Login) -> None:

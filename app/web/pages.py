@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app import auth, history, reviews
+from app import assignments, auth, history, reviews
 from app import sessions as service
 from app.api.deps import (
     COOKIE_NAME,
@@ -186,6 +186,7 @@ def practice(
     user: PageUser,
     catalog: CatalogDep,
     engines: EnginesDep,
+    db: SessionDep,
 ) -> Response:
     lang, _ = chosen_language(request)
     cards = [
@@ -219,6 +220,9 @@ def practice(
         languages=LANGUAGES,
         engines=sorted(engines.available),
         default_engine=engines.default,
+        # a trainee's own part of their teams' assignments (coaches follow them on their page)
+        assigned=assignments.listed(db=db, user=user) if user.role == "trainee" else [],
+        persona_names={p.id: p.name(lang) for p in catalog.persona_list},
     )
 
 

@@ -73,7 +73,11 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
         return []
     if user.role == "trainee":
         return [("/practice", "nav.practice"), ("/history", "nav.history")]
-    items = [("/desk", "nav.desk"), ("/agreement", "nav.agreement")]
+    items = [
+        ("/desk", "nav.desk"),
+        ("/assignments", "nav.assignments"),
+        ("/agreement", "nav.agreement"),
+    ]
     if user.role == "admin":
         items.append(("/users", "nav.users"))
     return items

@@ -459,7 +459,7 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     login(page, site, "cora")
     assert page.url.endswith("/desk")
     nav = page.get_by_role("navigation", name="Main menu")
-    assert nav.get_by_role("link").all_inner_texts() == ["Desk", "Agreement"]
+    assert nav.get_by_role("link").all_inner_texts() == ["Desk", "Assignments", "Agreement"]
     page.get_by_label("Reviewed").select_option("no")
     page.get_by_label("Trainee").select_option("tess")
     page.get_by_role("button", name="Filter").click()
@@ -541,6 +541,18 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     page.goto(f"{site.base_url}/desk?reviewed=yes")
     assert page.locator(f"tr[data-session='{session_id}']").count() == 1
 
+    # -- the coach asks the team to practise with a client
+    page.get_by_role("navigation", name="Main menu").get_by_role("link", name="Assignments").click()
+    page.wait_for_url("**/assignments")  # the desk has a "Client" field too
+    page.get_by_label("Client").select_option("loyal-debtor")
+    page.get_by_label("Note for the trainees").fill("Before Friday's call, please.")
+    page.get_by_role("button", name="Assign").click()
+    page.wait_for_url("**/assignments?saved=1")
+    listed = page.locator(".assignments > li").first
+    assert "Before Friday's call, please." in listed.inner_text()
+    assert "tess: not yet" in listed.inner_text()
+    shot(page, "25-assignments")
+
     coach_phone = browser.new_context(
         viewport={"width": 390, "height": 844},
         is_mobile=True,
@@ -553,6 +565,7 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
         ("21-phone-desk", "/desk"),
         ("22-phone-review", f"/desk/{session_id}"),
         ("23-phone-agreement", "/agreement"),
+        ("26-phone-assignments", "/assignments"),
     ):
         coach_mobile.goto(f"{site.base_url}{path}")
         assert no_horizontal_scroll(coach_mobile, 390), f"{path} scrolls sideways on a phone"

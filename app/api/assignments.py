@@ -1,0 +1,40 @@
+"""Assignments: coaches ask their teams to practise with a client; trainees see theirs."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Response, status
+
+from app import assignments as service
+from app.api.deps import CatalogDep, CurrentUser, SessionDep, SessionRoute, current_user
+from app.assignments import AssignmentCreate, AssignmentPublic
+from app.models import INT_MAX
+
+router = APIRouter(
+    route_class=SessionRoute,
+    prefix="/api/assignments",
+    tags=["assignments"],
+    dependencies=[Depends(current_user)],
+)
+AssignmentId = Annotated[int, Path(ge=1, le=INT_MAX, description="an assignment's id")]
+
+
+@router.get("", response_model=list[AssignmentPublic])
+def list_assignments(user: CurrentUser, db: SessionDep) -> list[AssignmentPublic]:
+    """Your teams' assignments, newest first, with each trainee's progress (a trainee sees
+    their own)."""
+    return service.listed(db=db, user=user)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, response_model=AssignmentPublic)
+def create_assignment(
+    body: AssignmentCreate, user: CurrentUser, catalog: CatalogDep, db: SessionDep
+) -> AssignmentPublic:
+    """Ask a team you coach to practise with a client (coaches and admins)."""
+    return service.create(db=db, catalog=catalog, user=user, request=body)
+
+
+@router.delete("/{assignment_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_assignment(assignment_id: AssignmentId, user: CurrentUser, db: SessionDep) -> Response:
+    """Remove an assignment you set (admins: any); the sessions played for it stay."""
+    service.delete(db=db, user=user, assignment_id=assignment_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
