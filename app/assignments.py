@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime
+from typing import Any
 
+from sqlalchemy import Row
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.catalog import Catalog, Difficulty, Language
@@ -136,14 +138,25 @@ def listed(*, db: Session, user: User, ids: list[int] | None = None) -> list[Ass
     for team_id, user_id, username in members:
         trainees[team_id].append((user_id, username))
     since = min(a.created_at for a, _, _ in rows)
-    sessions = db.exec(
-        select(PracticeSession).where(
+    played = db.exec(
+        select(
+            PracticeSession.id,
+            PracticeSession.user_id,
+            PracticeSession.persona_id,
+            PracticeSession.difficulty,
+            PracticeSession.language,
+            PracticeSession.created_at,
+            PracticeSession.score,
+        ).where(
             col(PracticeSession.user_id).in_({user_id for _, user_id, _ in members}),
             col(PracticeSession.persona_id).in_({a.persona_id for a, _, _ in rows}),
             PracticeSession.status == "ended",
             col(PracticeSession.created_at) >= since,
         )
     ).all()
+    by_trainee: dict[int, list[Row[Any]]] = defaultdict(list)
+    for session in played:
+        by_trainee[session.user_id].append(session)
     return [
         AssignmentPublic(
             id=a.id,  # type: ignore[arg-type]
@@ -156,7 +169,7 @@ def listed(*, db: Session, user: User, ids: list[int] | None = None) -> list[Ass
             set_by=set_by,
             created_at=a.created_at,
             progress=[
-                _progress(a, username, [s for s in sessions if s.user_id == user_id])
+                _progress(a, username, by_trainee[user_id])
                 for user_id, username in trainees[a.team_id]
             ],
         )
@@ -164,7 +177,7 @@ def listed(*, db: Session, user: User, ids: list[int] | None = None) -> list[Ass
     ]
 
 
-def _progress(assignment: Assignment, trainee: str, sessions: list[PracticeSession]) -> Progress:
+def _progress(assignment: Assignment, trainee: str, sessions: list[Row[Any]]) -> Progress:
     matching = [
         s
         for s in sessions

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 ASSIGN = {"team": "blue", "persona_id": "loyal-debtor", "difficulty": "easy", "language": "en"}
 
@@ -100,3 +101,29 @@ def test_the_sessions_played_stay_when_an_assignment_goes(
     done = play(ada)
     assert carla.delete(f"/api/assignments/{assignment_id}").status_code == 204
     assert ada.get(f"/api/sessions/{done['id']}").status_code == 200
+
+
+def test_the_list_costs_the_same_queries_for_1_or_6_assignments(
+    login_as: Callable[..., TestClient], anonymous: TestClient
+) -> None:
+    carla = login_as("carla", "coach", ["blue"])
+    trainees = [login_as(name, "trainee", ["blue"]) for name in ("ada", "eve", "ivo")]
+    engine = anonymous.app.state.engine  # type: ignore[attr-defined]
+    counts: list[int] = []
+
+    def count(*_: object) -> None:
+        counts[-1] += 1
+
+    for total in (1, 6):
+        while len(carla.get("/api/assignments").json()) < total:
+            carla.post("/api/assignments", json=ASSIGN)
+            for trainee in trainees:
+                play(trainee)
+        counts.append(0)
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            listed = carla.get("/api/assignments").json()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert len(listed) == total and all(p["done"] for p in listed[0]["progress"])
+    assert counts[0] == counts[1], f"queries grew with the assignments: {counts}"
