@@ -681,6 +681,21 @@ def test_a_coach_assigns_a_client_and_sees_who_has_practised(browser_as: Login) 
     assert ada.client.get(f"/sessions/{sid}/report").status_code == 200
 
 
+def test_an_assignment_past_its_due_date_reads_overdue_until_done(browser_as: Login) -> None:
+    carla = browser_as("carla", "coach", ["blue"])
+    ada = browser_as("ada", "trainee", ["blue"])
+    fields = {"team": "blue", "persona_id": "free-advice-seeker", "language": "en"}
+    carla.form("/assignments", fields | {"difficulty": "easy", "due": "2020-01-31"})
+    carla.form("/assignments", fields | {"difficulty": "hard", "due": "2999-01-31"})
+    page = carla.client.get("/assignments?lang=en").text
+    assert page.count('<span class="overdue">overdue</span>') == 1
+    assert page.count("not yet</span>") == 1  # the one due in 2999
+    assert ada.client.get("/practice?lang=en").text.count('class="overdue"') == 1
+    play(ada)  # free-advice-seeker, easy, English: the overdue one is done
+    assert 'class="overdue"' not in ada.client.get("/practice?lang=en").text
+    assert 'class="overdue"' not in carla.client.get("/assignments?lang=en").text
+
+
 def test_a_bad_assignment_form_is_a_clear_error_page(browser_as: Login) -> None:
     carla = browser_as("carla", "coach", ["blue"])
     carla.client.cookies.set("lang", "it")

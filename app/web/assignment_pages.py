@@ -11,6 +11,7 @@ from app.api.deps import CatalogDep, SessionDep
 from app.assignments import AssignmentCreate
 from app.catalog import DIFFICULTIES, LANGUAGES
 from app.errors import Invalid
+from app.models import utcnow
 from app.web.deps import CSRF_FIELD, ReviewerPage
 from app.web.i18n import chosen_language
 from app.web.pages import FormDep, redirect
@@ -41,6 +42,7 @@ def assignments_page(
         languages=LANGUAGES,
         saved=bool(saved),
         removed=bool(removed),
+        today=utcnow().date(),
     )
 
 

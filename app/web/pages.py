@@ -36,7 +36,7 @@ from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcom
 from app.config import Settings
 from app.engine.grader import PASS_SCORE
 from app.errors import Invalid, TooMany, Unauthorized, Upstream
-from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User
+from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User, utcnow
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
 from app.web.deps import CSRF_FIELD, AdminPage, PageUser, ReviewerPage
 from app.web.i18n import Translator, chosen_language, strings
@@ -223,6 +223,7 @@ def practice(
         # a trainee's own part of their teams' assignments (coaches follow them on their page)
         assigned=assignments.listed(db=db, user=user) if user.role == "trainee" else [],
         persona_names={p.id: p.name(lang) for p in catalog.persona_list},
+        today=utcnow().date(),
     )
 
 
