@@ -706,7 +706,13 @@ def test_a_bad_assignment_form_is_a_clear_error_page(browser_as: Login) -> None:
     other_team = carla.form("/assignments", {"team": "red", "persona_id": "disorganized"})
     assert other_team.status_code == 404
     assert "Non c&#39;è un team con questo nome tra i tuoi." in other_team.text
-    assert carla.form("/assignments/99999999999/delete").status_code == 422
+    # what FastAPI itself refuses reads as a page too, not as JSON
+    not_an_id = carla.form("/assignments/99999999999/delete")
+    assert not_an_id.status_code == 422 and '<html lang="it">' in not_an_id.text
+    assert "assignment_id" in not_an_id.text
+    too_long = carla.form("/practice", {"persona_id": "x" * 65})
+    assert too_long.status_code == 422 and '<html lang="it">' in too_long.text
+    assert "persona_id" in too_long.text
     assert "Nessun incarico per ora." in carla.client.get("/assignments").text
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context
 from jinja2.runtime import Context
@@ -136,7 +137,8 @@ def error_text(exc: ServiceError, lang: Language) -> str:
 
 
 class PageRoute(SessionRoute):
-    """A page route: a service error becomes an error page with the same status code."""
+    """A page route: a service error, or a request FastAPI refuses (a field too long, an id
+    that is not a number), becomes an error page with the same status code."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -147,5 +149,9 @@ class PageRoute(SessionRoute):
             except ServiceError as exc:
                 lang = chosen_language(request)[0]
                 return render_error(request, exc.status_code, error_text(exc, lang))
+            except RequestValidationError as exc:
+                first = exc.errors()[0]
+                where = ".".join(str(part) for part in first.get("loc", ()))
+                return render_error(request, 422, f"{where}: {first.get('msg')}")
 
         return page_handler
