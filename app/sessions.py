@@ -500,7 +500,8 @@ def end(
     latest = latest_grade(db=db, session_id=session_id)
     if latest is not None and latest[0].status in ("done", "pending"):
         return latest  # graded, or being graded right now
-    return grade_session(db=db, catalog=catalog, engines=engines, record=record)
+    seen = latest[0].id if latest is not None else 0
+    return grade_session(db=db, catalog=catalog, engines=engines, record=record, seen=seen)
 
 
 def discard(*, db: Session, user: User, session_id: str) -> None:
@@ -549,12 +550,21 @@ def regrade(
 
 
 def grade_session(
-    *, db: Session, catalog: Catalog, engines: Engines, record: PracticeSession
+    *,
+    db: Session,
+    catalog: Catalog,
+    engines: Engines,
+    record: PracticeSession,
+    seen: int | None = None,
 ) -> tuple[Grade, list[CriterionResult]]:
     """Grade and store. The grade row is committed as `pending` first, so a grade cut short
     by a crash is found and finished later (resume_pending_grades); a grader failure is
     stored as `failed` with its reason and raised as Upstream. A session has at most one
-    pending grade: a request that finds one being made returns it instead of grading twice."""
+    pending grade: a request that finds one being made returns it instead of grading twice.
+
+    `seen` (ending a session): the newest grade id the caller saw. A grade another request
+    finished after that look wins, and this pending row goes: the index cannot see a grade
+    that is no longer pending."""
     _, engine = engine_or_422(engines, record.engine)
     grade = Grade(
         session_id=record.id, grader=engine.grader.name, prompt_version="", claimed_at=utcnow()
@@ -568,6 +578,19 @@ def grade_session(
         if pending is None:
             raise
         return pending
+    if seen is not None:
+        finished = db.exec(
+            select(Grade).where(
+                Grade.session_id == record.id,
+                Grade.status == "done",
+                col(Grade.id) > seen,
+                col(Grade.id) < grade.id,
+            )
+        ).first()
+        if finished is not None:
+            db.delete(grade)
+            db.commit()
+            return finished, _criteria(db, finished)
     return _run_grade(db=db, catalog=catalog, engine=engine, record=record, grade=grade)
 
 
@@ -666,14 +689,12 @@ def resume_pending_grades(
 def latest_grade(*, db: Session, session_id: str) -> tuple[Grade, list[CriterionResult]] | None:
     query = select(Grade).where(Grade.session_id == session_id).order_by(col(Grade.id).desc())
     grade = db.exec(query.limit(1)).first()
-    if grade is None:
-        return None
-    criteria = db.exec(
-        select(CriterionResult)
-        .where(CriterionResult.grade_id == grade.id)
-        .order_by(col(CriterionResult.id))
-    )
-    return grade, list(criteria)
+    return None if grade is None else (grade, _criteria(db, grade))
+
+
+def _criteria(db: Session, grade: Grade) -> list[CriterionResult]:
+    query = select(CriterionResult).where(CriterionResult.grade_id == grade.id)
+    return list(db.exec(query.order_by(col(CriterionResult.id))))
 
 
 def grade_transcript(

@@ -90,6 +90,31 @@ def test_parallel_ends_grade_the_session_once(client: TestClient) -> None:
     assert client.post(f"/api/sessions/{sid}/end").json()["status"] == "done"
 
 
+def test_an_end_that_looked_before_another_finished_grading_returns_that_grade(
+    client: TestClient,
+) -> None:
+    """The other race, made deterministic: an end saw no grade, another end graded the
+    session meanwhile (its pending row is gone, so the index lets this one's in)."""
+    sid = start(client)
+    client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
+    first = client.post(f"/api/sessions/{sid}/end").json()
+    app = client.app
+    with Session(app.state.engine) as db:  # type: ignore[attr-defined]
+        record = db.get(PracticeSession, sid)
+        assert record is not None
+        grade, criteria = service.grade_session(
+            db=db,
+            catalog=app.state.catalog,  # type: ignore[attr-defined]
+            engines=app.state.engines,  # type: ignore[attr-defined]
+            record=record,
+            seen=0,  # it looked before the other end's grade existed
+        )
+        assert grade.status == "done" and grade.score == first["score"]
+        assert len(criteria) == len(first["criteria"])
+        count = select(func.count()).where(col(Grade.session_id) == sid)
+        assert db.exec(count).one() == 1
+
+
 def test_grading_a_session_already_being_graded_returns_that_grade(client: TestClient) -> None:
     """The race above, made deterministic: another request's grade is pending."""
     sid = start(client)
