@@ -152,7 +152,8 @@ async def crowd_of_reads(url: str, tokens: list[str]) -> list[int]:
 
 
 def test_every_route_closes_its_session_in_its_own_thread() -> None:
-    """A router made without `route_class=SessionRoute` would bring the stall back."""
+    """A router made other than by `api_router` (or `route_class=PageRoute` for pages) would
+    bring the stall back."""
     modules = [
         importlib.import_module(f"{package.__name__}.{info.name}")
         for package in (app.api, app.web)

@@ -2,19 +2,14 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import Path, Response, status
 
 from app import assignments as service
-from app.api.deps import CatalogDep, CurrentUser, SessionDep, SessionRoute, current_user
+from app.api.deps import CatalogDep, CurrentUser, SessionDep, api_router
 from app.assignments import AssignmentCreate, AssignmentPublic
 from app.models import INT_MAX
 
-router = APIRouter(
-    route_class=SessionRoute,
-    prefix="/api/assignments",
-    tags=["assignments"],
-    dependencies=[Depends(current_user)],
-)
+router = api_router("/api/assignments", tags=["assignments"])
 AssignmentId = Annotated[int, Path(ge=1, le=INT_MAX, description="an assignment's id")]
 
 

@@ -2,15 +2,15 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Path, Response, status
+from fastapi import Cookie, Path, Response, status
 
 from app import auth
 from app.api.deps import (
     COOKIE_NAME,
     CurrentUser,
     SessionDep,
-    SessionRoute,
     SettingsDep,
+    api_router,
     set_login_cookie,
 )
 from app.models import (
@@ -23,7 +23,7 @@ from app.models import (
     UserPublic,
 )
 
-router = APIRouter(route_class=SessionRoute, prefix="/api", tags=["auth"])
+router = api_router("/api", tags=["auth"], access_per_route=True)
 TokenId = Annotated[int, Path(ge=1, le=INT_MAX, description="a token's id")]
 
 

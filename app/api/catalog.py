@@ -2,9 +2,9 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
-from app.api.deps import CatalogDep, SessionRoute, current_user
+from app.api.deps import CatalogDep, api_router
 from app.catalog import DIFFICULTIES, Language, Persona
 from app.models import (
     DifficultyPublic,
@@ -15,12 +15,7 @@ from app.models import (
 )
 from app.sessions import persona_or_404
 
-router = APIRouter(
-    route_class=SessionRoute,
-    prefix="/api",
-    tags=["catalogue"],
-    dependencies=[Depends(current_user)],
-)
+router = api_router("/api", tags=["catalogue"])
 LangQuery = Annotated[Language, Query(description="language of the texts: it or en")]
 
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 import anyio
-from fastapi import Depends, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
@@ -73,6 +73,20 @@ class SessionRoute(APIRoute):
         if not inspect.iscoroutinefunction(endpoint):
             endpoint = _ending_sessions(endpoint)
         super().__init__(path, endpoint, **kwargs)
+
+
+def api_router(
+    prefix: str = "", *, tags: list[str] | None = None, access_per_route: bool = False
+) -> APIRouter:
+    """A router of the API: its routes close their own sessions (SessionRoute) and go
+    through `current_user`, unless each route checks access itself (logging in; the
+    admin-only routes, whose AdminUser does the check)."""
+    return APIRouter(
+        route_class=SessionRoute,
+        prefix=prefix,
+        tags=list(tags or []),
+        dependencies=[] if access_per_route else [Depends(current_user)],
+    )
 
 
 def _ending_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:

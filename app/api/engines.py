@@ -1,13 +1,9 @@
 """Which engines this deployment offers."""
 
-from fastapi import APIRouter, Depends
-
-from app.api.deps import EnginesDep, SessionRoute, current_user
+from app.api.deps import EnginesDep, api_router
 from app.models import EnginePublic
 
-router = APIRouter(
-    route_class=SessionRoute, prefix="/api", tags=["engines"], dependencies=[Depends(current_user)]
-)
+router = api_router("/api", tags=["engines"])
 
 
 @router.get("/engines", response_model=list[EnginePublic])

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 
@@ -13,8 +13,7 @@ from app.api.deps import (
     CurrentUser,
     EnginesDep,
     SessionDep,
-    SessionRoute,
-    current_user,
+    api_router,
     require_role,
 )
 from app.catalog import Language
@@ -22,7 +21,7 @@ from app.chatlog import ChatLogError, read_chatlog
 from app.errors import Invalid
 from app.models import GradeReport, GradeRequest, User
 
-router = APIRouter(route_class=SessionRoute, dependencies=[Depends(current_user)])
+router = api_router()
 CoachUser = Annotated[User, require_role("coach", "admin")]
 StatusFilter = Literal["active", "ended"]
 

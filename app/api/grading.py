@@ -1,7 +1,5 @@
 """Stateless grading of recorded conversations, and scripted drills."""
 
-from fastapi import APIRouter, Depends
-
 from app import sessions as service
 from app.api.deps import (
     CatalogDep,
@@ -9,15 +7,12 @@ from app.api.deps import (
     EnginesDep,
     LimitsDep,
     SessionDep,
-    SessionRoute,
-    current_user,
+    api_router,
 )
 from app.errors import Invalid
 from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest, SessionCreate
 
-router = APIRouter(
-    route_class=SessionRoute, prefix="/api", tags=["grading"], dependencies=[Depends(current_user)]
-)
+router = api_router("/api", tags=["grading"])
 
 
 @router.post("/grade", response_model=GradeReport)

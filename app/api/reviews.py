@@ -3,23 +3,20 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Query
 
 from app import reviews as service
 from app.api.deps import (
     CurrentUser,
     SessionDep,
-    SessionRoute,
     SettingsDep,
-    current_user,
+    api_router,
     require_role,
 )
 from app.models import User
 from app.reviews import AgreementReport, DeskFilters, DeskPage, ReviewCreate, SessionReviews
 
-router = APIRouter(
-    route_class=SessionRoute, prefix="/api", tags=["reviews"], dependencies=[Depends(current_user)]
-)
+router = api_router("/api", tags=["reviews"])
 ReviewerUser = Annotated[User, require_role("coach", "admin")]
 
 

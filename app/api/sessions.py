@@ -4,7 +4,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, status
+from fastapi import Header, Query, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlmodel import Session
@@ -17,9 +17,8 @@ from app.api.deps import (
     EnginesDep,
     LimitsDep,
     SessionDep,
-    SessionRoute,
     SettingsDep,
-    current_user,
+    api_router,
 )
 from app.catalog import Catalog
 from app.engines import Engines
@@ -36,12 +35,7 @@ from app.models import (
     User,
 )
 
-router = APIRouter(
-    route_class=SessionRoute,
-    prefix="/api/sessions",
-    tags=["sessions"],
-    dependencies=[Depends(current_user)],
-)
+router = api_router("/api/sessions", tags=["sessions"])
 
 
 def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> SessionDetail:

@@ -2,13 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, status
+from fastapi import Path, status
 
 from app import auth
-from app.api.deps import AdminUser, SessionDep, SessionRoute
+from app.api.deps import AdminUser, SessionDep, api_router
 from app.models import INT_MAX, UserCreate, UserPublic, UserUpdate
 
-router = APIRouter(route_class=SessionRoute, prefix="/api/users", tags=["users"])
+router = api_router("/api/users", tags=["users"], access_per_route=True)
 UserId = Annotated[int, Path(ge=1, le=INT_MAX, description="a user's id")]
 
 
