@@ -18,6 +18,8 @@ import yaml
 
 from app.calibration import calibrate_command
 from app.catalog import Catalog, CatalogError, load_catalog
+from app.cli_assignments import assignments
+from app.cli_options import TokenOption, UrlOption
 from app.cli_practise import practise
 from app.cli_users import users
 
@@ -33,19 +35,10 @@ cli = typer.Typer(help="Sparring: practise with difficult clients.", no_args_is_
 personas = typer.Typer(help="Persona cards.", no_args_is_help=True)
 cli.add_typer(personas, name="personas")
 cli.add_typer(users, name="users")
+cli.add_typer(assignments, name="assignments")
 cli.command("practise")(practise)
 cli.command("calibrate")(calibrate_command)
 
-UrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--url", envvar="SPARRING_URL", help="a running server, e.g. http://127.0.0.1:8000"
-    ),
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option("--token", envvar="SPARRING_TOKEN", help="API token for --url"),
-]
 LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="default: standard output")

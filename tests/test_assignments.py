@@ -1,15 +1,29 @@
 """Assignments: a coach asks a team to practise with a client; each trainee's part is done by
-an ended session with that client, level and language; on SQLite and PostgreSQL."""
+an ended session with that client, level and language; on SQLite and PostgreSQL; and
+`sparring assignments`, here and through a server."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
+from live_server import LiveServer
 from sqlalchemy import event
+from sqlmodel import Session, select
+from typer.testing import CliRunner
+
+from app import auth
+from app.cli import cli
+from app.config import Settings
+from app.db import get_engine
+from app.models import User, UserCreate
 
 ASSIGN = {"team": "blue", "persona_id": "loyal-debtor", "difficulty": "easy", "language": "en"}
+runner = CliRunner()
 
 
 def play(client: TestClient, difficulty: str = "easy", language: str = "en") -> dict[str, Any]:
@@ -127,3 +141,117 @@ def test_the_list_costs_the_same_queries_for_1_or_6_assignments(
             event.remove(engine, "before_cursor_execute", count)
         assert len(listed) == total and all(p["done"] for p in listed[0]["progress"])
     assert counts[0] == counts[1], f"queries grew with the assignments: {counts}"
+
+
+# ---------------------------------------------------------------- sparring assignments
+
+
+def test_cli_sets_lists_shows_and_removes_an_assignment_here(
+    login_as: Callable[..., TestClient],
+    settings: Settings,
+    use_database: Callable[[str], None],
+) -> None:
+    login_as("carla", "coach", ["blue"])
+    ada = login_as("ada", "trainee", ["blue"])
+    login_as("eve", "trainee", ["blue"])
+    use_database(settings.database_url)
+    as_carla = ["--as", "carla"]
+
+    made = runner.invoke(
+        cli,
+        ["assignments", "set", "blue", "loyal-debtor", "--difficulty", "easy", "--lang", "en",
+         "--note", "Before Friday", "--due", "2020-01-31", *as_carla],
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert "blue (2 trainees) to practise with loyal-debtor" in made.stdout
+    assignment_id = carla_list(as_carla)[0]["id"]
+    assert ada.get("/api/assignments").json()[0]["note"] == "Before Friday"  # the pages' too
+
+    table = runner.invoke(cli, ["assignments", "list", *as_carla]).stdout.splitlines()
+    assert table[0].split() == ["id", "team", "client", "level", "lang", "due", "done", "set", "by"]
+    assert table[2].split() == [
+        str(assignment_id), "blue", "loyal-debtor", "easy", "en", "2020-01-31", "(overdue)",
+        "0/2", "carla",
+    ]  # fmt: skip
+
+    done = play(ada)
+    assert "0/2" not in runner.invoke(cli, ["assignments", "list", *as_carla]).stdout
+    shown = runner.invoke(cli, ["assignments", "show", str(assignment_id), *as_carla])
+    assert shown.exit_code == 0, shown.output
+    assert "note: Before Friday" in shown.stdout
+    rows = {line.split()[0]: line.split()[1:] for line in shown.stdout.splitlines()[4:]}
+    assert rows == {
+        "ada": ["yes", str(done["score"]), done["id"]],
+        "eve": ["not", "yet", "-", "-"],
+    }
+
+    removed = runner.invoke(cli, ["assignments", "remove", str(assignment_id), *as_carla])
+    assert removed.exit_code == 0 and f"removed assignment {assignment_id}" in removed.stdout
+    assert runner.invoke(cli, ["assignments", "list", *as_carla]).stdout == "no assignments\n"
+    assert ada.get(f"/api/sessions/{done['id']}").status_code == 200
+
+
+def carla_list(as_carla: list[str]) -> list[dict[str, Any]]:
+    listed = runner.invoke(cli, ["assignments", "list", "--json", *as_carla])
+    assert listed.exit_code == 0, listed.output
+    return json.loads(listed.stdout)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["set", "green", "loyal-debtor", "--as", "carla"], 1, "no team 'green' among yours"),
+        (["set", "blue", "nobody", "--as", "carla"], 1, "no persona 'nobody'"),
+        (["set", "blue", "loyal-debtor", "--as", "ada"], 1, "only coaches and admins"),
+        (["set", "blue", "loyal-debtor", "--lang", "fr", "--as", "carla"], 2, "language:"),
+        (["set", "blue", "loyal-debtor", "--as", "zed"], 1, "no user named 'zed' here"),
+        (["show", "99", "--as", "carla"], 1, "no assignment 99 among yours"),
+        (["remove", "99", "--as", "carla"], 1, "no assignment 99"),
+        (["remove", "99999999999", "--as", "carla"], 1, "no assignment 99999999999"),
+    ],
+)
+def test_cli_mistakes_are_one_line_errors(
+    login_as: Callable[..., TestClient],
+    settings: Settings,
+    use_database: Callable[[str], None],
+    args: list[str],
+    code: int,
+    says: str,
+) -> None:
+    login_as("carla", "coach", ["blue"])
+    login_as("ada", "trainee", ["blue"])
+    use_database(settings.database_url)
+    result = runner.invoke(cli, ["assignments", *args])
+    assert result.exit_code == code, result.output
+    assert says in result.stderr and "Traceback" not in result.output
+
+
+def test_cli_assignments_through_a_server(tmp_path: Path) -> None:
+    with LiveServer(f"sqlite:///{tmp_path / 'server.db'}") as server:
+        engine = get_engine(server.env["SPARRING_DATABASE_URL"])
+        with Session(engine) as db:
+            request = UserCreate(
+                username="carla", password="correct horse battery", role="coach", teams=["blue"]
+            )
+            carla = auth.create_user(db=db, request=request)
+            trainee = UserCreate(
+                username="ada", password="correct horse battery", role="trainee", teams=["blue"]
+            )
+            auth.create_user(db=db, request=trainee)
+            _, token = auth.create_token(db=db, user=carla, name="tests")
+        remote = ["--url", server.url, "--token", token]
+
+        made = runner.invoke(cli, ["assignments", "set", "blue", "disorganized", *remote])
+        assert made.exit_code == 0, made.output
+        listed = json.loads(runner.invoke(cli, ["assignments", "list", "--json", *remote]).stdout)
+        assert [(a["team"], a["persona_id"], a["set_by"]) for a in listed] == [
+            ("blue", "disorganized", "carla")
+        ]  # the token's owner set it, not --as's default
+        refused = runner.invoke(cli, ["assignments", "set", "red", "disorganized", *remote])
+        assert refused.exit_code == 1 and "404" in refused.stderr and "red" in refused.stderr
+        gone = runner.invoke(cli, ["assignments", "remove", str(listed[0]["id"]), *remote])
+        assert gone.exit_code == 0, gone.output
+        again = runner.invoke(cli, ["assignments", "remove", str(listed[0]["id"]), *remote])
+        assert again.exit_code == 1 and "404" in again.stderr
+        with Session(engine) as db:
+            assert db.exec(select(User).where(User.username == "carla")).one().role == "coach"

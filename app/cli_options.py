@@ -1,0 +1,16 @@
+"""Options several `sparring` commands share, declared once so they read the same in --help."""
+
+from typing import Annotated
+
+import typer
+
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--url", envvar="SPARRING_URL", help="a running server, e.g. http://127.0.0.1:8000"
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option("--token", envvar="SPARRING_TOKEN", help="API token for --url"),
+]
