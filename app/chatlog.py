@@ -82,7 +82,12 @@ _EDITED = re.compile(
 
 
 class ChatLogError(ValueError):
-    """The file is not a conversation we can read; the message says what was expected."""
+    """The file is not a conversation we can read; the message says what was expected.
+    `speakers`: set when the log is readable but the trainee is not named among them."""
+
+    def __init__(self, message: str, speakers: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.speakers = speakers
 
 
 @dataclass(frozen=True)
@@ -243,10 +248,12 @@ def _with_roles(
     speakers = list(dict.fromkeys(e.speaker for e in entries if e.speaker))
     listed = ", ".join(speakers) or "none"
     if not trainee or not trainee.strip():
-        raise ChatLogError(f"say which speaker is the trainee; speakers in the log: {listed}")
+        raise ChatLogError(
+            f"say which speaker is the trainee; speakers in the log: {listed}", speakers
+        )
     wanted = trainee.strip().casefold()
     if wanted not in {s.casefold() for s in speakers}:
-        raise ChatLogError(f"'{trainee}' never speaks in the log; speakers: {listed}")
+        raise ChatLogError(f"'{trainee}' never speaks in the log; speakers: {listed}", speakers)
     lines: list[tuple[Role, str]] = [
         ("trainee" if (e.speaker or "").casefold() == wanted else "client", e.text[0])
         for e in entries

@@ -69,7 +69,9 @@ def persona_or_404(catalog: Catalog, persona_id: str) -> Persona:
     persona = catalog.personas.get(persona_id)
     if persona is None:
         known = ", ".join(sorted(catalog.personas))
-        raise NotFound(f"unknown persona '{persona_id}'; known personas: {known}")
+        raise NotFound(
+            f"unknown persona '{persona_id}'; known personas: {known}", code="no_persona"
+        )
     return persona
 
 
@@ -722,7 +724,7 @@ def grade_transcript(
             catalog=catalog, persona=persona, language=language, messages=transcript, calls=calls
         )
     except GradeFailed as exc:
-        raise Upstream(f"grading failed: {exc}; try again") from exc
+        raise Upstream(f"grading failed: {exc}; try again", code="model_failed_chat") from exc
     finally:
         if calls:
             _store_calls(db, None, calls)

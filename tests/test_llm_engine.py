@@ -420,3 +420,18 @@ def test_grading_a_recorded_transcript_with_the_llm(client: TestClient, stub: St
     )
     assert response.status_code == 200, response.text
     assert response.json()["grader"] == "llm:grader-model" and response.json()["score"] == 100
+
+
+def test_a_real_chat_the_model_fails_to_grade_gives_the_form_back_to_retry(
+    client: TestClient, stub: StubLLM
+) -> None:
+    chat = b"Sara: Can you look at my site for free?\nMarco: My first hour is 80 euro.\n"
+    form = {"persona_id": "free-advice-seeker", "language": "en", "trainee_name": "Marco"}
+    files = {"file": ("chat.txt", chat, "text/plain")}
+    stub.script(Reply("{broken"), Reply("{broken"))
+    failed = client.post("/grade-chat?lang=it", data=form | {"engine": "llm"}, files=files)
+    assert failed.status_code == 502
+    assert "Il modello non è riuscito a valutare la conversazione: riprova." in failed.text
+    assert 'value="Marco"' in failed.text  # the form as it was sent
+    again = client.post("/grade-chat?lang=it", data=form | {"engine": "llm"}, files=files)
+    assert again.status_code == 200 and 'id="score"' in again.text

@@ -175,6 +175,7 @@ def play(trainee: Browser, text: str = "Hello, what do you expect from me?") -> 
         "/agreement",
         "/users",
         "/sessions/abc/report",
+        "/grade-chat",
     ],
 )
 def test_logged_out_pages_redirect_to_login(anonymous: TestClient, path: str) -> None:
@@ -523,6 +524,7 @@ def test_every_page_renders_in_both_languages(browser_as: Login, lang: str) -> N
         (admin, "/assignments?removed=1"),
         (admin, "/users"),
         (admin, "/desk/nonexistent"),
+        (ada, "/grade-chat"),
     ]
     for who, path in pages:
         separator = "&" if "?" in path else "?"
@@ -776,3 +778,57 @@ def test_the_desk_says_when_an_unfinished_session_last_moved(browser_as: Login) 
     assert f"in progress <small>last message {stamp}</small>" in row
     italian = carla.client.get("/desk?lang=it").text
     assert f"in corso <small>ultimo messaggio {stamp}</small>" in italian
+
+
+WHATSAPP = """\
+[12/03/24, 21:14:05] Sara Rossi: Buonasera, posso farle una domanda sul mio sito?
+[12/03/24, 21:15:10] Marco: Buonasera Sara, volentieri. Mi racconti: cosa vuole ottenere?
+[12/03/24, 21:16:00] Sara Rossi: Niente di che, solo due consigli gratis, giusto per capire.
+[12/03/24, 21:17:30] Marco: Capisco. Per un'analisi seria le mando una proposta: 80 euro l'ora.
+"""
+
+
+def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    ada.client.cookies.set("lang", "it")
+    assert 'href="/grade-chat"' in ada.client.get("/practice").text
+    assert "Fino a 256 KB." in ada.client.get("/grade-chat").text  # the server's body limit
+    carla = browser_as("carla", "coach", ["blue"])
+    assert 'href="/grade-chat"' in carla.client.get("/desk").text
+
+    def upload(content: bytes, **fields: str):  # type: ignore[no-untyped-def]
+        data = {"csrf_token": ada.csrf, "persona_id": "free-advice-seeker", "language": "it"}
+        files = {"file": ("chat.txt", content, "text/plain")}
+        return ada.client.post("/grade-chat", data=data | fields, files=files)
+
+    unnamed = upload(WHATSAPP.encode())
+    assert unnamed.status_code == 422
+    assert "ci parlano: Sara Rossi, Marco." in unescape(unnamed.text)  # who is the trainee?
+    assert 'value="free-advice-seeker" selected' in unnamed.text  # the form as it was sent
+
+    graded = upload(WHATSAPP.encode(), trainee_name="marco")
+    assert graded.status_code == 200, graded.text[:500]
+    page = unescape(graded.text)
+    score = re.search(r'id="score"><span class="number">(\d+)<', page)
+    api = ada.client.post(
+        "/api/grade/upload",
+        data={"persona_id": "free-advice-seeker", "language": "it", "trainee_name": "Marco"},
+        files={"file": ("chat.txt", WHATSAPP.encode(), "text/plain")},
+        headers={"X-CSRF-Token": ada.csrf},
+    )
+    assert api.status_code == 200, api.text
+    assert score and int(score.group(1)) == api.json()["score"]  # the same grade as the API's
+    name = load_catalog().personas["free-advice-seeker"].name("it")
+    assert f"Valutazione contro {name}" in page
+    assert '<mark class="ev-' in page  # the evidence, marked in the chat
+    assert "80 euro" in page and page.count(">4. marco<") == 1  # named as in the form
+    assert ada.client.get("/api/sessions").json()["total"] == 0  # nothing stored
+
+    empty = upload(b"")
+    assert empty.status_code == 422 and "Scegli il file della chat." in empty.text
+    binary = upload(b"\x00\x01 not a chat")
+    assert binary.status_code == 422
+    assert "Il file non si legge come una chat" in unescape(binary.text)
+    assert "no messages found" in unescape(binary.text)  # and the reason, as the API says it
+    unknown = upload(WHATSAPP.encode(), trainee_name="marco", persona_id="nobody")
+    assert unknown.status_code == 404 and "Non c'è un cliente con questo" in unescape(unknown.text)

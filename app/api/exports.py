@@ -4,9 +4,7 @@ from typing import Annotated, Literal
 
 from fastapi import Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
 
-from app import sessions as service
 from app import transfer
 from app.api.deps import (
     CatalogDep,
@@ -17,9 +15,8 @@ from app.api.deps import (
     require_role,
 )
 from app.catalog import Language
-from app.chatlog import ChatLogError, read_chatlog
-from app.errors import Invalid
-from app.models import GradeReport, GradeRequest, User
+from app.chat_grading import grade_chat_file
+from app.models import GradeReport, User
 
 router = api_router()
 CoachUser = Annotated[User, require_role("coach", "admin")]
@@ -93,28 +90,15 @@ def grade_upload(
     engine: Annotated[Literal["offline", "llm"] | None, Form()] = None,
 ) -> GradeReport:
     """Grade a conversation file against a persona's techniques, like POST /api/grade."""
-    try:
-        log = read_chatlog(file.file.read(), trainee=trainee_name)
-        request = GradeRequest(
-            persona_id=persona_id,
-            language=language,
-            engine=engine,
-            messages=[{"role": role, "content": text} for role, text in log.lines],  # type: ignore[misc]
-        )
-    except ChatLogError as exc:
-        raise Invalid(f"{file.filename or 'the file'}: {exc}", loc=("body", "file")) from exc
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
-        raise Invalid(f"{file.filename or 'the file'}: {where}: {first['msg']}", loc=loc) from exc
-    result = service.grade_transcript(
+    result, _ = grade_chat_file(
         db=db,
         catalog=catalog,
         engines=engines,
-        persona_id=request.persona_id,
-        language=request.language,
-        lines=[(m.role, m.content) for m in request.messages],
-        engine_name=request.engine,
+        data=file.file.read(),
+        filename=file.filename,
+        persona_id=persona_id,
+        language=language,
+        trainee_name=trainee_name,
+        engine_name=engine,
     )
     return GradeReport.model_validate(result.model_dump())

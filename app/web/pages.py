@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, get_args
 from urllib.parse import urlencode
@@ -34,7 +35,7 @@ from app.api.deps import (
 )
 from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcome, Phase
 from app.config import Settings
-from app.engine.grader import PASS_SCORE
+from app.engine.grader import PASS_SCORE, Criterion, TranscriptMessage
 from app.errors import Invalid, TooMany, Unauthorized, Upstream
 from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User, utcnow
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
@@ -264,12 +265,13 @@ def _meters(catalog: Catalog, record: PracticeSession, t: Translator) -> list[Me
     ]
 
 
-def _message_view(message: Message) -> dict[str, Any]:
+def _message_view(message: Message | TranscriptMessage) -> dict[str, Any]:
     return {
         "seq": message.seq,
         "role": message.role,
         "content": message.content,
-        "status": message.status,
+        # a conversation recorded elsewhere has only whole messages
+        "status": message.status if isinstance(message, Message) else "complete",
     }
 
 
@@ -366,8 +368,8 @@ def regrade(
     return redirect(f"/sessions/{session_id}/report")
 
 
-def _criteria_view(
-    catalog: Catalog, criteria: list[CriterionPublic], lang: Language
+def criteria_view(
+    catalog: Catalog, criteria: Sequence[CriterionPublic | Criterion], lang: Language
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -383,7 +385,10 @@ def _criteria_view(
     ]
 
 
-def _transcript(messages: list[Message], criteria: list[CriterionPublic]) -> list[dict[str, Any]]:
+def transcript_view(
+    messages: Sequence[Message | TranscriptMessage],
+    criteria: Sequence[CriterionPublic | Criterion],
+) -> list[dict[str, Any]]:
     quotes = evidence_by_message(criteria)
     return [
         {**_message_view(m), "segments": segments(m.content, quotes.get(m.seq, []))}
@@ -423,8 +428,8 @@ def _graded_session(
         "persona_name": persona.name(lang),
         "persona_title": persona.title(lang),
         "grade": grade,
-        "criteria": _criteria_view(catalog, criteria, lang),
-        "transcript": _transcript(messages, criteria),
+        "criteria": criteria_view(catalog, criteria, lang),
+        "transcript": transcript_view(messages, criteria),
         "technique_comments": technique_comments,
         "message_comments": message_comments,
     }

@@ -11,6 +11,7 @@ from typing import Literal
 
 import yaml
 
+from app.engine.grader import Criterion
 from app.models import CriterionPublic
 
 METERS_FILE = Path(__file__).resolve().parent.parent / "templates" / "meters.yaml"
@@ -39,7 +40,9 @@ class Segment:
 Quote = tuple[str, str, str]  # (quote, kind, technique id)
 
 
-def evidence_by_message(criteria: Sequence[CriterionPublic]) -> dict[int, list[Quote]]:
+def evidence_by_message(
+    criteria: Sequence[CriterionPublic | Criterion],
+) -> dict[int, list[Quote]]:
     """seq → (quote, kind, technique id) for every evidence quote of the grade."""
     found: dict[int, list[Quote]] = {}
     for criterion in criteria:

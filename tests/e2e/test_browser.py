@@ -620,3 +620,46 @@ def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
     }
     assert sorted(set(watch.problems) - expected) == [], watch.problems
     context.close()
+
+
+def test_a_coach_grades_a_real_whatsapp_chat(site: Site, browser: Any, tmp_path: Path) -> None:
+    """Upload an exported chat, name the professional in it, read the grade with the quoted
+    words marked in the chat, on a phone."""
+    chat = tmp_path / "WhatsApp Chat with Sara.txt"
+    chat.write_text(
+        "[12/03/24, 21:14:05] Sara Rossi: Good evening, can I ask you something quick about "
+        "my website?\n"
+        "[12/03/24, 21:15:10] Marco: Good evening Sara. Tell me, what do you want the site to "
+        "do for you?\n"
+        "[12/03/24, 21:16:00] Sara Rossi: Nothing special, just a couple of free tips.\n"
+        "[12/03/24, 21:17:30] Marco: I see. For a proper analysis I will send you a proposal: "
+        "the first hour is 80 euro.\n",
+        encoding="utf-8",
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
+    page = context.new_page()
+    watch = Watch(page)
+    login(page, site, "cora")
+    page.get_by_role("link", name="Have a real chat with a client? Grade it.").click()
+    page.wait_for_url("**/grade-chat")
+    page.get_by_label("Chat file").set_input_files(str(chat))
+    page.get_by_label("Resembles").select_option("free-advice-seeker")
+    page.get_by_label("Conversation language").select_option("en")
+    page.get_by_role("button", name="Grade", exact=True).click()
+    alert = page.locator("#grade-error")
+    alert.wait_for()  # no name given: which speaker is the professional?
+    assert "the speakers are: Sara Rossi, Marco." in alert.inner_text()
+
+    page.get_by_label("Chat file").set_input_files(str(chat))  # a browser cannot keep it
+    page.get_by_label("Your name in the chat").fill("Marco")
+    page.get_by_role("button", name="Grade", exact=True).click()
+    page.locator("#graded").wait_for()
+    assert page.locator("#score .number").inner_text().isdigit()
+    assert page.locator(".criteria-table tbody tr").count() >= 4
+    marked = page.locator(".transcript mark")
+    assert marked.count() >= 1 and "80 euro" in page.locator(".transcript").inner_text()
+    assert page.locator(".transcript .msg-trainee .who").first.inner_text() == "2. Marco"
+    assert no_horizontal_scroll(page, 390)
+    shot(page, "27-grade-real-chat-phone")
+    assert sorted(set(watch.problems) - {f"422 POST {site.base_url}/grade-chat"}) == []
+    context.close()
