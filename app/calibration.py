@@ -36,6 +36,11 @@ from app.models import CriterionResult, Grade, Message, PracticeSession, Review,
 from app.reviews import cohen_kappa
 
 GOLD_DIR = ROOT / "transcripts" / "gold"
+# Written apart from the heuristic grader (its writers never saw the detectors) and never used
+# to change it: what `sparring calibrate --gold-dir transcripts/gold-heldout` reports is how the
+# grader does on conversations it was not tuned on. gold/ and gold-dev/ are for tuning.
+DEV_DIR = ROOT / "transcripts" / "gold-dev"
+HELDOUT_DIR = ROOT / "transcripts" / "gold-heldout"
 GOLD_PATTERNS = ("*.yaml", "*.yml")
 
 

@@ -18,7 +18,9 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from app.calibration import (
+    DEV_DIR,
     GOLD_DIR,
+    HELDOUT_DIR,
     CalibrationError,
     Gold,
     agreement_figures,
@@ -131,9 +133,10 @@ def test_agreement_figures() -> None:
 # ---------------------------------------------------------------- the gold files
 
 
-@pytest.fixture(scope="module")
-def golds(catalog: Catalog) -> list[Gold]:
-    return load_gold_dir(GOLD_DIR, catalog)
+@pytest.fixture(scope="module", params=[GOLD_DIR, DEV_DIR, HELDOUT_DIR], ids=lambda p: p.name)
+def golds(request: pytest.FixtureRequest, catalog: Catalog) -> list[Gold]:
+    """The tuning set, the development set and the held-out set: each a full set."""
+    return load_gold_dir(request.param, catalog)
 
 
 def test_gold_files_are_valid_and_fully_labelled(golds: list[Gold], catalog: Catalog) -> None:
