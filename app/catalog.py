@@ -217,6 +217,10 @@ class Technique(Strict):
     cues: Cues
     anti_patterns: Cues
     min_hits: int = Field(default=1, ge=1)  # messages with a cue needed for `applied`
+    # What an anti-pattern with no cue means: the technique's opposite done (`violated`), or,
+    # where coaches read it as the technique left undone (lecturing instead of asking for a
+    # view), `missed`; the quote is shown either way.
+    slip_verdict: Literal["violated", "missed"] = "violated"
     # Client text that makes the technique relevant; when set and never seen → not_applicable.
     context: dict[Language, list[str]] | None = None
     better_phrasing: Text

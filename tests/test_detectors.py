@@ -1070,6 +1070,139 @@ MORE_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     },
 }
 
+# Phrasings found missing on the development set (transcripts/gold-dev/), in our own words.
+CASES["deflect"] = {
+    "it": (
+        [
+            "Inseguire i pagamenti non è compito mio.",
+            "Sarà colpa del fornitore dell'hosting.",
+            "Sono affari tuoi, io ho fatto la mia parte.",
+            "Quello è un problema tra lei e il suo cliente.",
+        ],
+        [
+            "Non ho detto che è colpa tua.",
+            "È compito mio avvisarla in tempo.",
+            "La colpa è anche mia.",
+        ],
+    ),
+    "en": (
+        [
+            "Chasing invoices isn't my job.",
+            "That's between you and your customer.",
+            "That'll be the hosting company again.",
+            "It must be your nephew's fault.",
+            "Spam filtering is not something we manage.",
+        ],
+        [
+            "It's my job to warn you in time.",
+            "That's between us: let's sort it out together.",
+            "Part of the problem is on me.",
+        ],
+    ),
+}
+GENERALISED: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "self_examine": {
+        "it": (
+            [
+                "Questa volta è colpa mia.",
+                "Avrei dovuto chiamarla prima.",
+                "Forse dipende anche da me.",
+            ],
+            ["Non ho sbagliato niente.", "Lei avrebbe dovuto chiamarmi."],
+        ),
+        "en": (
+            [
+                "I don't think that's only on you.",
+                "Maybe part of it is me.",
+                "I should have caught it when I tested.",
+                "That one's on me.",
+            ],
+            ["That's on you.", "I should have the figures by Friday.", "You should have called."],
+        ),
+    },
+    "reassurance": {
+        "it": (
+            ["Non ha niente di cui vergognarsi.", "È normale sentirsi così prima di firmare."],
+            ["Non è normale chiamare a quest'ora.", "Ha molto di cui preoccuparsi."],
+        ),
+        "en": (
+            ["You've got nothing to be ashamed of.", "It's completely normal to feel that way."],
+            ["It's not normal to call at midnight.", "You have a lot to worry about."],
+        ),
+    },
+    "paraphrase": {
+        "it": (
+            [
+                "Quello che le manca davvero è qualcuno che dica di no.",
+                "Mi pare di capire che i ragazzi la preoccupino.",
+            ],
+            ["Le manca un documento.", "Mi pare giusto."],
+        ),
+        "en": (
+            [
+                "So what you're missing isn't a better forecast.",
+                "So this is less about one page and more about your landlords.",
+            ],
+            ["What you need is a content strategy.", "So this is the page we built."],
+        ),
+    },
+    "boundary": {
+        "it": (
+            ["Stasera però no: domattina alle otto sono in studio."],
+            ["Stasera no problem, ci sentiamo."],
+        ),
+        "en": (["Not tonight. Half past eight, at the office."], ["Not now, I'm driving."]),
+    },
+    "leave": {
+        "it": (
+            [
+                "Non so se abbia senso continuare a vederci.",
+                "Forse si troverebbe meglio con un altro consulente.",
+                "Forse ti serve qualcuno con più tempo di me.",
+            ],
+            [
+                "Ha senso continuare così: stiamo migliorando.",
+                "Si troverebbe meglio con un piano scritto.",
+            ],
+        ),
+        "en": (
+            [
+                "I'm not sure this collaboration makes sense for either of us.",
+                "Maybe you'd be better off with another adviser.",
+            ],
+            [
+                "I'm sure this collaboration makes sense.",
+                "You'd be better off with a written plan.",
+            ],
+        ),
+    },
+    "remedy": {
+        "it": (
+            ["Lo sistemo io entro stasera.", "Sarà risolto entro domani."],
+            ["Il sistema sarà lento entro domani."],
+        ),
+        "en": (["The fix takes about an hour.", "It'll be fixed by two."], ["It can't be fixed."]),
+    },
+    "check_founded": {
+        "it": (
+            ["Fammi vedere il messaggio che hai ricevuto.", "Da quando non arrivano le richieste?"],
+            ["Ti faccio vedere il nuovo logo."],
+        ),
+        "en": (
+            ["I want to see what you're seeing.", "When did the requests stop?"],
+            ["I want to see you on Friday.", "When did you start the business?"],
+        ),
+    },
+    "empathy": {
+        "it": (["Mi sembra un periodo pesante."], ["Mi sembra un periodo buono per investire."]),
+        "en": (["It sounds like a rough weekend."], ["It sounds like a plan."]),
+    },
+}
+for _move, _by_lang in GENERALISED.items():
+    for _lang, (_good, _bad) in _by_lang.items():
+        _known_good, _known_bad = CASES[_move][_lang]
+        CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
+
 for _move, _by_lang in MORE_CASES.items():
     for _lang, (_good, _bad) in _by_lang.items():
         _known_good, _known_bad = CASES[_move][_lang]

@@ -125,8 +125,9 @@ def grade_heuristic(
         hits = _evidence(technique.cues.moves, detections, "cue")[:MAX_QUOTES]
         slips = _evidence(technique.anti_patterns.moves, detections, "anti_pattern")[:MAX_QUOTES]
         verdict: Verdict
-        if not slips and not _in_context(technique, language, client_texts):
-            # the client never created the situation; doing what it warns against still counts
+        if not hits and not slips and not _in_context(technique, language, client_texts):
+            # the client never created the situation (as far as its words show) and the trainee
+            # did neither the technique nor what it warns against; either one means it arose
             verdict, key, evidence = "not_applicable", "not_applicable", []
         elif hits and not slips and len(hits) >= technique.min_hits:
             verdict, key, evidence = "applied", "applied", hits
@@ -134,6 +135,8 @@ def grade_heuristic(
             verdict, key, evidence = "partial", "partial_mixed", hits + slips
         elif hits:
             verdict, key, evidence = "partial", "partial_few", hits
+        elif slips and technique.slip_verdict == "missed":
+            verdict, key, evidence = "missed", "missed_instead", slips
         elif slips:
             verdict, key, evidence = "violated", "violated", slips
         else:
