@@ -1122,11 +1122,19 @@ GENERALISED: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     },
     "reassurance": {
         "it": (
-            ["Non ha niente di cui vergognarsi.", "È normale sentirsi così prima di firmare."],
+            [
+                "Non ha niente di cui vergognarsi.",
+                "È normale sentirsi così prima di firmare.",
+                "Ci prendiamo tutta la mattina, anche di più se serve.",
+            ],
             ["Non è normale chiamare a quest'ora.", "Ha molto di cui preoccuparsi."],
         ),
         "en": (
-            ["You've got nothing to be ashamed of.", "It's completely normal to feel that way."],
+            [
+                "You've got nothing to be ashamed of.",
+                "It's completely normal to feel that way.",
+                "We'll take the whole morning if we need it.",
+            ],
             ["It's not normal to call at midnight.", "You have a lot to worry about."],
         ),
     },
@@ -1196,6 +1204,13 @@ GENERALISED: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     "empathy": {
         "it": (["Mi sembra un periodo pesante."], ["Mi sembra un periodo buono per investire."]),
         "en": (["It sounds like a rough weekend."], ["It sounds like a plan."]),
+    },
+    "open_question": {
+        "it": (
+            ["Posso chiederle su chi contate di più, lì dentro?"],
+            ["Posso chiederle un favore."],
+        ),
+        "en": (["Can I ask who you rely on most there?"], ["Can I ask you a favour."]),
     },
 }
 for _move, _by_lang in GENERALISED.items():
