@@ -832,3 +832,15 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
     assert "no messages found" in unescape(binary.text)  # and the reason, as the API says it
     unknown = upload(WHATSAPP.encode(), trainee_name="marco", persona_id="nobody")
     assert unknown.status_code == 404 and "Non c'è un cliente con questo" in unescape(unknown.text)
+
+
+def test_an_offline_grade_says_how_far_to_trust_it(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    report = ada.client.get(f"/sessions/{play(ada)}/report?lang=en").text
+    assert 'id="heuristic-note"' in report and "about two verdicts in five" in report
+    chat = ada.client.post(
+        "/grade-chat",
+        data={"csrf_token": ada.csrf, "persona_id": "free-advice-seeker", "trainee_name": "Marco"},
+        files={"file": ("chat.txt", WHATSAPP.encode(), "text/plain")},
+    )
+    assert chat.status_code == 200 and 'id="heuristic-note"' in chat.text

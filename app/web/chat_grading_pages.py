@@ -123,6 +123,7 @@ def grade_chat(
         # what the report card's body needs
         criteria=criteria_view(catalog, result.criteria, lang),
         summary=result.summary,
+        grader=result.grader,
         language=language,
         transcript=transcript_view(messages, result.criteria),
         trainee_label=trainee_name.strip() or t("grade_chat.trainee"),

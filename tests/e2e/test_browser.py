@@ -339,6 +339,7 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     page.wait_for_url(f"**/sessions/{session_id}/report")
     score = page.locator("#score .number").inner_text()
     assert score.isdigit() and 0 <= int(score) <= 100
+    assert page.locator("#heuristic-note").count() == 0  # the model graded this one
     rows = page.locator(".criteria-table tbody tr")
     assert rows.count() >= 2
     verdicts = set(page.locator(".criteria-table .badge").all_inner_texts())
