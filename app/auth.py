@@ -52,6 +52,11 @@ def hash_password(password: str) -> str:
 _dummy: tuple[PasswordHasher, str] | None = None
 
 
+def new_password() -> str:
+    """A random password for a new or reset account, shown once to whoever made it."""
+    return secrets.token_urlsafe(15)
+
+
 def _dummy_hash() -> str:
     """A hash of a random secret with the current hasher's parameters (so verifying it costs
     what verifying a real password does), made once per hasher."""
@@ -94,7 +99,7 @@ def create_user(*, db: Session, request: UserCreate) -> User:
     (eve1 and EVE1 would be two people a coach cannot tell apart)."""
     same = func.lower(User.username) == request.username.lower()
     if found := db.exec(select(User.username).where(same)).first():
-        raise Conflict(f"a user named '{found}' already exists")
+        raise Conflict(f"a user named '{found}' already exists", code="user_exists", name=found)
     user = User(
         username=request.username, role=request.role, password_hash=hash_password(request.password)
     )
@@ -143,7 +148,9 @@ def _keep_an_admin(db: Session, admin: User) -> None:
         db.rollback()
         raise Conflict(
             f"'{admin.username}' is the only active admin: make another account an admin "
-            "before demoting or deactivating this one"
+            "before demoting or deactivating this one",
+            code="last_admin",
+            name=admin.username,
         )
 
 
@@ -155,7 +162,7 @@ def ensure_admin(*, db: Session) -> str | None:
     """On an empty database, create `admin` with a random password and return it (once)."""
     if db.exec(select(func.count()).select_from(User)).one():
         return None
-    password = secrets.token_urlsafe(15)
+    password = new_password()
     try:
         create_user(db=db, request=UserCreate(username="admin", password=password, role="admin"))
     except Conflict:  # another replica created it first

@@ -1,7 +1,6 @@
 """`sparring users …`: accounts and API tokens from the command line (works on the configured
 database directly, so it needs no running server)."""
 
-import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Annotated
@@ -82,7 +81,7 @@ def create(
 ) -> None:
     """Create an account. Coaches see the sessions of trainees who share a team with them."""
     team = team or []
-    chosen = password or secrets.token_urlsafe(15)
+    chosen = password or auth.new_password()
     try:
         request = UserCreate(username=username, password=chosen, role=role, teams=team)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -34,7 +34,7 @@ from app.engines import build_engines
 from app.errors import ERROR_RESPONSES, Invalid, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders
 from app.sessions import resume_pending_grades
-from app.web import assignment_pages, chat_grading_pages
+from app.web import assignment_pages, chat_grading_pages, user_pages
 from app.web import pages as web
 from app.web.render import STATIC_DIR, render_error
 
@@ -174,7 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     routers = (auth_api, users, catalog_api, sessions, grading, engines, exports, reviews)
-    for module in (*routers, assignments, web, assignment_pages, chat_grading_pages):
+    for module in (*routers, assignments, web, assignment_pages, chat_grading_pages, user_pages):
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -3,7 +3,7 @@
 import unicodedata
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import AfterValidator, StringConstraints, field_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
@@ -43,6 +43,7 @@ def no_meta() -> dict[str, Any]:
 # ---------------------------------------------------------------- accounts
 
 Role = Literal["admin", "coach", "trainee"]
+ROLES: tuple[str, ...] = get_args(Role)
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._@-]{1,63}$"
 
 

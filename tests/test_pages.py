@@ -236,7 +236,7 @@ def test_roles_see_their_own_menu_and_pages(browser_as: Login) -> None:
     for path in ("/desk", "/assignments", "/agreement", "/users"):
         refused = trainee.client.get(path)
         assert refused.status_code == 403
-        assert "this page is for" in refused.text and '<html lang="' in refused.text
+        assert "This page is for " in refused.text and '<html lang="' in refused.text
     assert coach.client.get("/users").status_code == 403
     desk = coach.client.get("/desk").text
     assert 'href="/agreement"' in desk and 'href="/users"' not in desk
@@ -844,3 +844,67 @@ def test_an_offline_grade_says_how_far_to_trust_it(browser_as: Login) -> None:
         files={"file": ("chat.txt", WHATSAPP.encode(), "text/plain")},
     )
     assert chat.status_code == 200 and 'id="heuristic-note"' in chat.text
+
+
+def test_an_admin_manages_accounts_on_the_users_page(browser_as: Login) -> None:
+    admin = browser_as("root", "admin")
+    admin.client.cookies.set("lang", "en")
+    made = admin.form("/users", {"username": "nina", "role": "coach", "teams": " blue , red,"})
+    assert made.status_code == 200, made.text[:300]
+    password = re.search(r'<code class="secret">([^<]+)</code>', made.text)
+    assert password and "nina&#39;s password:" in made.text
+    nina = TestClient(admin.client.app)
+    page = nina.get("/login")
+    logged = nina.post(
+        "/login",
+        data={
+            "username": "nina",
+            "password": password.group(1),
+            "csrf_token": login_token(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert logged.status_code == 303 and logged.headers["location"] == "/"
+    row = re.search(r'<tr id="account-(\d+)">\s*<th scope="row">nina</th>', made.text)
+    assert row, "the new account is listed"
+    nina_id = row.group(1)
+    assert 'value="blue, red"' in made.text and 'value="coach" selected' in made.text
+
+    again = admin.form("/users", {"username": "NINA"})
+    assert again.status_code == 409 and "There is already a user named nina." in again.text
+    bad = admin.form("/users", {"username": "n i n a"})
+    assert bad.status_code == 422 and "A username has letters, digits" in bad.text
+
+    saved = admin.form(f"/users/{nina_id}", {"role": "trainee", "teams": "green"})  # unchecked
+    assert saved.status_code == 303 and saved.headers["location"] == "/users?saved=1"
+    listed = admin.client.get("/users?saved=1").text
+    assert "Account updated." in listed and 'value="green"' in listed
+    gone = TestClient(admin.client.app)
+    page = gone.get("/login")
+    refused = gone.post(
+        "/login",
+        data={
+            "username": "nina",
+            "password": password.group(1),
+            "csrf_token": login_token(page.text),
+        },
+        follow_redirects=False,
+    )
+    assert refused.status_code != 303  # inactive now
+
+    reset = admin.form(f"/users/{nina_id}/password")
+    new = re.search(r'<code class="secret">([^<]+)</code>', reset.text)
+    assert reset.status_code == 200 and new and new.group(1) != password.group(1)
+
+    def account_id(name: str) -> str:
+        found = re.search(rf'<tr id="account-(\d+)">\s*<th scope="row">{name}</th>', listed)
+        assert found, name
+        return found.group(1)
+
+    root_id = account_id("root")  # the start-up's `admin` is the other admin: set it inactive
+    assert admin.form(f"/users/{account_id('admin')}", {"role": "admin"}).status_code == 303
+    last = admin.form(f"/users/{root_id}", {"role": "coach", "active": "on"})
+    assert last.status_code == 409 and "root is the only active admin" in last.text
+    coach = browser_as("carla", "coach", ["blue"])
+    assert coach.form("/users", {"username": "mallory", "role": "admin"}).status_code == 403
+    assert "mallory" not in admin.client.get("/users").text

@@ -75,13 +75,13 @@ PageUser = Annotated[User, Depends(page_user)]
 
 def reviewer(user: PageUser) -> User:
     if user.role not in ("coach", "admin"):
-        raise Forbidden("this page is for coaches")
+        raise Forbidden("this page is for coaches", code="coaches_only")
     return user
 
 
 def admin(user: PageUser) -> User:
     if user.role != "admin":
-        raise Forbidden("this page is for admins")
+        raise Forbidden("this page is for admins", code="admins_only")
     return user
 
 

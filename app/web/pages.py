@@ -39,7 +39,7 @@ from app.engine.grader import PASS_SCORE, Criterion, TranscriptMessage
 from app.errors import Invalid, TooMany, Unauthorized, Upstream
 from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User, utcnow
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
-from app.web.deps import CSRF_FIELD, AdminPage, PageUser, ReviewerPage
+from app.web.deps import CSRF_FIELD, PageUser, ReviewerPage
 from app.web.i18n import Translator, chosen_language, strings
 from app.web.render import PageRoute, render
 from app.web.view import MeterGauge, evidence_by_message, line_chart, meter_gauge, segments
@@ -682,9 +682,3 @@ def agreement(
         if row.technique_id
     }
     return render(request, "agreement.html", user=user, result=result, names=names, mine=bool(mine))
-
-
-@router.get("/users")
-def users(request: Request, user: AdminPage, db: SessionDep) -> Response:
-    accounts = [auth.user_public(db, u) for u in auth.list_users(db=db)]
-    return render(request, "users.html", user=user, accounts=accounts)

@@ -150,7 +150,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             assert thread.is_alive() and time.monotonic() < deadline, "the app did not start"
             time.sleep(0.02)
         with Session(get_engine(settings.database_url)) as db:
-            for name, role in (("tess", "trainee"), ("cora", "coach")):
+            for name, role in (("tess", "trainee"), ("cora", "coach"), ("adri", "admin")):
                 request = UserCreate(username=name, password=PASSWORD, role=role, teams=["blue"])
                 auth.create_user(db=db, request=request)
         try:
@@ -664,3 +664,33 @@ def test_a_coach_grades_a_real_whatsapp_chat(site: Site, browser: Any, tmp_path:
     shot(page, "27-grade-real-chat-phone")
     assert sorted(set(watch.problems) - {f"422 POST {site.base_url}/grade-chat"}) == []
     context.close()
+
+
+def test_an_admin_adds_a_trainee_and_hands_over_the_password(site: Site, browser: Any) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="it-IT")
+    page = context.new_page()
+    watch = Watch(page)
+    login(page, site, "adri")
+    page.get_by_role("link", name="Utenti").click()
+    page.wait_for_url("**/users")
+    page.get_by_label("Nome utente").fill("pia")
+    page.get_by_label("Squadre").first.fill("blue")
+    page.get_by_role("button", name="Crea l'account").click()
+    secret = page.locator("#new-password code.secret")
+    secret.wait_for()
+    password = secret.inner_text()
+    assert len(password) >= 16 and "Password di pia:" in page.locator("#new-password").inner_text()
+    assert page.locator("#account-form").is_visible()
+    shot(page, "28-users-new-password-phone")
+    context.close()
+
+    trainee = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    pia = trainee.new_page()
+    pia.goto(f"{site.base_url}/login")
+    pia.get_by_label(re.compile("Username|Nome utente")).fill("pia")
+    pia.get_by_label(re.compile("Password")).fill(password)
+    with pia.expect_navigation():
+        pia.keyboard.press("Enter")
+    pia.wait_for_url("**/practice")
+    trainee.close()
+    assert watch.problems == []
