@@ -199,11 +199,11 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-def login(page: Any, site: Site, username: str) -> None:
+def login(page: Any, site: Site, username: str, password: str = PASSWORD) -> None:
     page.goto(f"{site.base_url}/")
     assert "/login" in page.url, "a logged-out visitor is sent to the login page"
     page.get_by_label(re.compile("Username|Nome utente")).fill(username)
-    page.get_by_label(re.compile("Password")).fill(PASSWORD)
+    page.get_by_label(re.compile("Password")).fill(password)
     with page.expect_navigation():
         page.keyboard.press("Enter")  # the form submits from the keyboard
     assert "/login" not in page.url, page.locator("main").inner_text()
@@ -686,11 +686,7 @@ def test_an_admin_adds_a_trainee_and_hands_over_the_password(site: Site, browser
 
     trainee = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     pia = trainee.new_page()
-    pia.goto(f"{site.base_url}/login")
-    pia.get_by_label(re.compile("Username|Nome utente")).fill("pia")
-    pia.get_by_label(re.compile("Password")).fill(password)
-    with pia.expect_navigation():
-        pia.keyboard.press("Enter")
+    login(pia, site, "pia", password)
     pia.wait_for_url("**/practice")
     trainee.close()
     assert watch.problems == []
