@@ -221,7 +221,8 @@ class Technique(Strict):
     # where coaches read it as the technique left undone (lecturing instead of asking for a
     # view), `missed`; the quote is shown either way.
     slip_verdict: Literal["violated", "missed"] = "violated"
-    # Client text that makes the technique relevant; when set and never seen → not_applicable.
+    # Client text that makes the technique relevant: when set, never seen, and the trainee shows
+    # neither a cue nor an anti-pattern → not_applicable.
     context: dict[Language, list[str]] | None = None
     better_phrasing: Text
 

@@ -556,3 +556,40 @@ def test_no_client_line_repeats_while_the_beat_has_others(catalog: Catalog) -> N
 
     for persona, language, kind in ALL_DRILLS:
         _assert_no_early_repeats(catalog, persona, played(catalog, persona, language, kind))
+
+
+def _graded(catalog: Catalog, persona: str, lines: list[tuple[str, str]]) -> dict[str, Any]:
+    messages = [
+        TranscriptMessage(seq=i, role=role, content=text)  # type: ignore[arg-type]
+        for i, (role, text) in enumerate(lines, start=1)
+    ]
+    result = grade_heuristic(catalog, catalog.personas[persona], "en", messages)
+    return {c.technique_id: c for c in result.criteria}
+
+
+def test_lecturing_leaves_discussion_uninvited_rather_than_violated(catalog: Catalog) -> None:
+    """Coaches read a lecture as the discussion never invited (missed), not as its opposite;
+    the quote still shows what to avoid."""
+    lecture = "As I already explained, the algorithm obviously rewards consistency."
+    graded = _graded(
+        catalog,
+        "needs-approval",
+        [("client", "We posted forty photos at once."), ("trainee", lecture)],
+    )
+    invite = graded["invite-discussion"]
+    assert invite.verdict == "missed" and invite.evidence[0].kind == "anti_pattern"
+    assert invite.rationale.startswith("No sign of the technique: in its place")
+    assert graded["no-superiority"].verdict == "violated"  # the same lecture, its opposite
+
+
+def test_a_technique_the_trainee_uses_is_applicable_whatever_the_client_said(
+    catalog: Catalog,
+) -> None:
+    """set-boundaries waits for calls at odd hours; a trainee who sets hours anyway has met
+    the situation (the client's words just did not show it to the grader)."""
+    quiet = [("client", "Hello, I wanted to talk about the contract.")]
+    said = "Thanks. Just so you know, I answer calls from 9 to 6 on weekdays."
+    graded = _graded(catalog, "after-hours-caller", [*quiet, ("trainee", said)])
+    assert graded["set-boundaries"].verdict == "applied"
+    silent = _graded(catalog, "after-hours-caller", [*quiet, ("trainee", "Tell me more.")])
+    assert silent["set-boundaries"].verdict == "not_applicable"
