@@ -15,6 +15,7 @@ from app.chat_grading import grade_chat_file
 from app.chatlog import MAX_BYTES
 from app.config import Settings
 from app.engine.grader import TranscriptMessage
+from app.engines import Engines
 from app.errors import Invalid, Upstream
 from app.models import User
 from app.web.deps import PageUser
@@ -30,7 +31,7 @@ def _page(
     request: Request,
     user: User,
     catalog: Catalog,
-    engines: EnginesDep,
+    engines: Engines,
     settings: Settings,
     *,
     chosen: dict[str, str],
