@@ -593,3 +593,15 @@ def test_a_technique_the_trainee_uses_is_applicable_whatever_the_client_said(
     assert graded["set-boundaries"].verdict == "applied"
     silent = _graded(catalog, "after-hours-caller", [*quiet, ("trainee", "Tell me more.")])
     assert silent["set-boundaries"].verdict == "not_applicable"
+
+
+def test_impossible_idea_digs_in_when_the_blame_goes_to_someone_else(catalog: Catalog) -> None:
+    session = play(
+        catalog,
+        "impossible-idea",
+        "en",
+        ["The form works on our side. That'll be the hosting company, not something we manage."],
+    )
+    blamed = session.turns[0]
+    assert "deflect" in blamed.moves and blamed.beat == "digs_in"
+    assert blamed.meters["trust"] < blamed.before["trust"]
