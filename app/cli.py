@@ -22,6 +22,7 @@ from app.cli_assignments import assignments
 from app.cli_options import TokenOption, UrlOption
 from app.cli_practise import practise
 from app.cli_users import users
+from app.engine.grader import HEURISTIC_GRADER
 
 if TYPE_CHECKING:
     import httpx
@@ -329,6 +330,10 @@ def grade(
     ]
     typer.echo(_table(("technique", "verdict", "evidence"), rows))
     typer.echo(report["summary"])
+    if report["grader"] == HEURISTIC_GRADER:  # how far to trust it, as the pages say
+        from app.web.i18n import Translator
+
+        typer.echo(Translator(language)("report.heuristic_note"), err=True)
 
 
 def _grade_here(

@@ -836,8 +836,11 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
 
 def test_an_offline_grade_says_how_far_to_trust_it(browser_as: Login) -> None:
     ada = browser_as("ada", "trainee", ["blue"])
-    report = ada.client.get(f"/sessions/{play(ada)}/report?lang=en").text
+    sid = play(ada)
+    report = ada.client.get(f"/sessions/{sid}/report?lang=en").text
     assert 'id="heuristic-note"' in report and "about two verdicts in five" in report
+    carla = browser_as("carla", "coach", ["blue"])
+    assert 'id="heuristic-note"' in carla.client.get(f"/desk/{sid}").text  # the review too
     chat = ada.client.post(
         "/grade-chat",
         data={"csrf_token": ada.csrf, "persona_id": "free-advice-seeker", "trainee_name": "Marco"},
