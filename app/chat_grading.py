@@ -51,14 +51,5 @@ def grade_chat_file(
         where = ".".join(str(p) for p in first["loc"])
         loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
         raise Invalid(f"{shown}: {where}: {first['msg']}", loc, code="chat_unreadable") from exc
-    lines = [(m.role, m.content) for m in request.messages]
-    result = service.grade_transcript(
-        db=db,
-        catalog=catalog,
-        engines=engines,
-        persona_id=request.persona_id,
-        language=request.language,
-        lines=lines,
-        engine_name=request.engine,
-    )
-    return result, lines
+    result = service.grade_transcript(db=db, catalog=catalog, engines=engines, request=request)
+    return result, [(m.role, m.content) for m in request.messages]

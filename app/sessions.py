@@ -34,6 +34,7 @@ from app.models import (
     CriterionResult,
     Grade,
     GradePublic,
+    GradeRequest,
     LLMCall,
     Message,
     MessagePublic,
@@ -700,28 +701,25 @@ def _criteria(db: Session, grade: Grade) -> list[CriterionResult]:
 
 
 def grade_transcript(
-    *,
-    db: Session,
-    catalog: Catalog,
-    engines: Engines,
-    persona_id: str,
-    language: Language,
-    lines: list[tuple[str, str]],
-    engine_name: str | None = None,
+    *, db: Session, catalog: Catalog, engines: Engines, request: GradeRequest
 ) -> GradeResult:
     """Grade a conversation recorded elsewhere; only the model calls are recorded."""
-    persona = persona_or_404(catalog, persona_id)
-    _, engine = engine_or_422(engines, engine_name)
+    persona = persona_or_404(catalog, request.persona_id)
+    _, engine = engine_or_422(engines, request.engine)
     transcript = [
-        TranscriptMessage(seq=i, role=role, content=content)  # type: ignore[arg-type]
-        for i, (role, content) in enumerate(lines, start=1)
+        TranscriptMessage(seq=i, role=m.role, content=m.content)
+        for i, m in enumerate(request.messages, start=1)
     ]
     if not any(m.role == "trainee" for m in transcript):
         raise Invalid("the transcript has no trainee message to grade", ("body", "messages"))
     calls: list[CallRecord] = []
     try:
         return engine.grader.grade(
-            catalog=catalog, persona=persona, language=language, messages=transcript, calls=calls
+            catalog=catalog,
+            persona=persona,
+            language=request.language,
+            messages=transcript,
+            calls=calls,
         )
     except GradeFailed as exc:
         raise Upstream(f"grading failed: {exc}; try again", code="model_failed_chat") from exc

@@ -20,15 +20,7 @@ def grade(
     body: GradeRequest, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradeReport:
     """Grade a conversation recorded elsewhere against a persona's techniques; not stored."""
-    result = service.grade_transcript(
-        db=db,
-        catalog=catalog,
-        engines=engines,
-        persona_id=body.persona_id,
-        language=body.language,
-        lines=[(m.role, m.content) for m in body.messages],
-        engine_name=body.engine,
-    )
+    result = service.grade_transcript(db=db, catalog=catalog, engines=engines, request=body)
     return GradeReport.model_validate(result.model_dump())
 
 
