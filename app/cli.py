@@ -8,7 +8,8 @@ a refused request ends with a one-line error and a non-zero exit code, never a t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -90,15 +91,18 @@ def _remote(url: str, token: str | None) -> Iterator[httpx.Client]:
         yield client
 
 
-def _call(client: httpx.Client, method: str, path: str, **kwargs: Any) -> httpx.Response:
-    """One request; a network error or a 4xx/5xx ends the command with the server's words."""
+def _call(
+    client: httpx.Client, method: str, path: str, allow: Container[int] = (), **kwargs: Any
+) -> httpx.Response:
+    """One request; a network error or a 4xx/5xx (but those in `allow`) ends the command with
+    the server's words."""
     import httpx
 
     try:
         response = client.request(method, path, **kwargs)
     except httpx.HTTPError as exc:
         _fail(f"cannot reach {client.base_url}: {exc}")
-    if response.status_code >= 400:
+    if response.status_code >= 400 and response.status_code not in allow:
         from app.drills import error_text
 
         _fail(f"the server answered {response.status_code}: {error_text(response)}")
@@ -424,6 +428,42 @@ def _fetch_bundle(
         )
 
 
+IMPORT_PART_BYTES = 4 * 1024 * 1024  # well under the server's default upload limit
+
+
+def _import_in_parts(client: httpx.Client, bundle: ExportBundle) -> dict[str, int]:
+    """POST a bundle as parts of whole sessions, each under the server's body limit: a class's
+    export is larger than one request may be. A 413 names the limit; the rest is sent in parts
+    that fit it. Sessions already imported are skipped, so a part sent twice changes nothing."""
+    head = json.dumps(bundle.model_dump(mode="json", exclude={"sessions"}) | {"sessions": []})
+    prefix = head.encode().removesuffix(b"]}")
+    sessions = [json.dumps(s.model_dump(mode="json")).encode() for s in bundle.sessions]
+    budget, totals = IMPORT_PART_BYTES, Counter[str]()
+    while sessions:
+        size, count = len(head), 0
+        while count < len(sessions) and (count == 0 or size + len(sessions[count]) < budget):
+            size, count = size + len(sessions[count]) + 1, count + 1
+        response = _call(
+            client,
+            "POST",
+            "/api/imports/sessions",
+            content=prefix + b",".join(sessions[:count]) + b"]}",
+            headers={"content-type": "application/json"},
+            allow=(413,),
+        )
+        if response.status_code == 413:
+            limit = response.json().get("params", {}).get("limit")
+            if count == 1 or not isinstance(limit, int) or limit >= budget:
+                from app.drills import error_text
+
+                _fail(f"the server answered 413: {error_text(response)}")
+            budget = limit
+            continue
+        totals.update(response.json())
+        sessions = sessions[count:]
+    return dict(totals)
+
+
 @cli.command("import")
 def import_(
     file: Annotated[Path, typer.Argument(help="a JSON export (sparring export, or the API's)")],
@@ -453,8 +493,7 @@ def import_(
         _fail(f"{file}: not a Sparring export: {exc}")
     if url:
         with _remote(url, token) as client:
-            body = bundle.model_dump(mode="json")
-            counts = _call(client, "POST", "/api/imports/sessions", json=body).json()
+            counts = _import_in_parts(client, bundle)
     else:
         catalog = _catalog()
         with _database() as db:

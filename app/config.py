@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     default_page_size: int = 20
     sessions_per_hour: int = 30  # per user
     max_body_bytes: int = 256 * 1024  # larger request bodies get 413
+    max_upload_bytes: int = 16 * 1024 * 1024  # the same for chat files and session imports
     grade_sweep_seconds: float = 60  # how often to look for grades a crash left pending
     grade_stale_after_seconds: float = 600  # a pending grade older than this is re-run
     cookie_secure: bool = False  # set true behind TLS so the login cookie never goes in clear

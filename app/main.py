@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DataError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Scope
 
 from app import auth
 from app.api import assignments, engines, exports, grading, reviews, sessions, users
@@ -32,11 +33,12 @@ from app.db import get_engine, migrate
 from app.engine import detectors
 from app.engines import build_engines
 from app.errors import ERROR_RESPONSES, Invalid, ServiceError
-from app.middleware import BodyLimit, SecurityHeaders
+from app.middleware import BodyLimit, SecurityHeaders, too_large_json
 from app.sessions import resume_pending_grades
 from app.web import assignment_pages, chat_grading_pages, user_pages
 from app.web import pages as web
-from app.web.render import STATIC_DIR, render_error
+from app.web.i18n import Translator, chosen_language
+from app.web.render import STATIC_DIR, render_error, size
 
 log = logging.getLogger("sparring")
 
@@ -48,6 +50,21 @@ NOT_UNICODE = (
     "the request holds text that is not valid Unicode (an unpaired surrogate such as "
     "\\ud800 in a JSON string); send the text as UTF-8"
 )
+
+
+# Where files come in: each may take up to SPARRING_MAX_UPLOAD_BYTES instead of the body limit.
+UPLOAD_PATHS = ("/api/imports/sessions", "/api/grade/upload", "/grade-chat")
+
+
+def too_large(scope: Scope, limit: int) -> Response:
+    """A browser sending a form gets the error page in its language; others get JSON."""
+    request = Request(scope)
+    browser = "text/html" in request.headers.get("accept", "")
+    if not browser or request.url.path.startswith("/api/"):
+        return too_large_json(scope, limit)
+    lang = chosen_language(request)[0]
+    text = Translator(lang)("error_code.body_too_large", size=size(limit))
+    return render_error(request, 413, text)
 
 
 class ErrorJSON(JSONResponse):
@@ -134,7 +151,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        uploads=dict.fromkeys(UPLOAD_PATHS, settings.max_upload_bytes),
+        refuse=too_large,
+    )
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(ServiceError)

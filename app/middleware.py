@@ -1,5 +1,8 @@
 """Small ASGI middlewares: a request body limit, and security headers on every answer."""
 
+from collections.abc import Callable, Mapping
+
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The pages' scripts are files under /static, so no inline script is needed.
@@ -41,18 +44,31 @@ class SecurityHeaders:
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes` with 413, whether or not Content-Length is sent."""
+    """Refuse request bodies over the limit with 413, whether or not Content-Length is sent.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    `uploads` gives a path its own, larger limit: a WhatsApp export or a class's sessions
+    to import are far larger than any message. `refuse` builds the answer (the app gives
+    browsers a page in their language); by default it is JSON."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        uploads: Mapping[str, int] | None = None,
+        refuse: Callable[[Scope, int], Response] | None = None,
+    ) -> None:
         self.app, self.max_bytes = app, max_bytes
+        self.uploads = dict(uploads or {})
+        self.refuse = refuse or too_large_json
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.uploads.get(scope["path"], self.max_bytes)
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            await self.refuse(scope, limit)(scope, receive, send)
             return
         seen = 0
         started = cut = False
@@ -62,7 +78,7 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > limit:
                     cut = True
                     raise _TooLarge
             return message
@@ -72,7 +88,7 @@ class BodyLimit:
             if cut:  # the app answered a body it could not read whole (FastAPI: a 400)
                 if not started and message["type"] == "http.response.start":
                     started = True
-                    await self._refuse(send)
+                    await self.refuse(scope, limit)(scope, receive, send)
                 return
             started = started or message["type"] == "http.response.start"
             await send(message)
@@ -81,18 +97,18 @@ class BodyLimit:
             await self.app(scope, counting_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self.refuse(scope, limit)(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = b'{"detail":"the request body is too large; the limit is %d bytes"}' % self.max_bytes
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [(b"content-type", b"application/json")],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+
+def too_large_message(limit: int) -> str:
+    return f"the request body is too large; the limit is {limit} bytes"
+
+
+def too_large_json(_scope: Scope, limit: int) -> Response:
+    return JSONResponse(
+        {"detail": too_large_message(limit), "code": "body_too_large", "params": {"limit": limit}},
+        status_code=413,
+    )
 
 
 class _TooLarge(Exception):

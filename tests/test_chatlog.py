@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from app.chatlog import ChatLogError, parse_chatlog, read_chatlog
 from app.cli import cli
+from app.config import Settings
 from app.drills import error_text
+from app.main import create_app
 
 runner = CliRunner()
 LRM, NNBSP = "\u200e", "\u202f"
@@ -184,6 +186,36 @@ def test_unreadable_files_say_why(data: bytes, trainee: str | None, message: str
 def upload(client: TestClient, content: bytes, name: str = "chat.txt", **fields: str):  # type: ignore[no-untyped-def]
     form = {"persona_id": "free-advice-seeker", "language": "en", **fields}
     return client.post("/api/grade/upload", files={"file": (name, content)}, data=form)
+
+
+def test_a_chat_file_may_be_larger_than_any_other_request(client: TestClient) -> None:
+    """A WhatsApp export soon outgrows the 256 KB a message or a form may send."""
+    lines = [
+        f"[12/03/24, 21:{i // 60:02d}:{i % 60:02d}] {'Sara' if i % 2 else 'Marco'}: "
+        + "una parola " * 70
+        for i in range(400)
+    ]
+    content = "\n".join(lines).encode()
+    assert len(content) > 300 * 1024
+    response = upload(client, content, trainee_name="Marco")
+    assert response.status_code == 200, response.text[:300]
+    assert client.post("/api/grade", content=content).status_code == 413  # not an upload
+
+
+def test_a_file_over_the_upload_limit_is_refused_naming_the_limit(
+    settings: Settings, client: TestClient
+) -> None:
+    small = settings.model_copy(update={"max_upload_bytes": 20_000})
+    with TestClient(create_app(small)) as strict:
+        strict.headers.update(client.headers)
+        answer = upload(strict, b"x" * 30_000)
+        assert answer.status_code == 413
+        assert answer.json() == {
+            "detail": "the request body is too large; the limit is 20000 bytes",
+            "code": "body_too_large",
+            "params": {"limit": 20000},
+        }
+        assert upload(strict, WHATSAPP_IOS_EN.encode(), trainee_name="Sara").status_code == 200
 
 
 def test_upload_grades_like_the_json_endpoint(client: TestClient) -> None:

@@ -792,7 +792,7 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
     ada = browser_as("ada", "trainee", ["blue"])
     ada.client.cookies.set("lang", "it")
     assert 'href="/grade-chat"' in ada.client.get("/practice").text
-    assert "Fino a 256 KB." in ada.client.get("/grade-chat").text  # the server's body limit
+    assert "Fino a 5 MB." in ada.client.get("/grade-chat").text  # what the chat reader takes
     carla = browser_as("carla", "coach", ["blue"])
     assert 'href="/grade-chat"' in carla.client.get("/desk").text
 
@@ -832,6 +832,25 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
     assert "no messages found" in unescape(binary.text)  # and the reason, as the API says it
     unknown = upload(WHATSAPP.encode(), trainee_name="marco", persona_id="nobody")
     assert unknown.status_code == 404 and "Non c'è un cliente con questo" in unescape(unknown.text)
+
+
+def test_a_form_too_large_gets_a_page_in_the_readers_language(browser_as: Login) -> None:
+    ada = browser_as("ada", "trainee", ["blue"])
+    ada.client.cookies.set("lang", "it")
+    html = {"accept": "text/html"}
+    chat = ada.client.post(
+        "/grade-chat",
+        data={"csrf_token": ada.csrf, "persona_id": "free-advice-seeker"},
+        files={"file": ("chat.txt", b"x" * (16 * 1024 * 1024 + 1), "text/plain")},
+        headers=html,
+    )
+    assert chat.status_code == 413 and chat.headers["content-type"].startswith("text/html")
+    assert "troppo grande: il limite è 16 MB." in unescape(chat.text)
+    assert "frame-ancestors 'none'" in chat.headers["content-security-policy"]
+    form = ada.client.post("/login", data={"username": "x" * 300_000}, headers=html)
+    assert form.status_code == 413 and "il limite è 256 KB." in unescape(form.text)
+    api = ada.client.post("/api/grade", content=b"x" * 300_000, headers=html)
+    assert api.status_code == 413 and api.json()["code"] == "body_too_large"
 
 
 def test_an_offline_grade_says_how_far_to_trust_it(browser_as: Login) -> None:

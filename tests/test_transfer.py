@@ -490,12 +490,15 @@ def test_cli_export_and_import_errors_are_one_line(
         assert "Traceback" not in result.output
 
 
+def admin_token(server: LiveServer) -> str:
+    with Session(get_engine(server.env["SPARRING_DATABASE_URL"])) as db:
+        admin = db.exec(select(User).where(User.username == "admin")).one()
+        return auth.create_token(db=db, user=admin, name="tests")[1]
+
+
 def test_cli_export_and_import_through_a_server(tmp_path: Path) -> None:
     with LiveServer(f"sqlite:///{tmp_path / 'server.db'}") as server:
-        engine = get_engine(server.env["SPARRING_DATABASE_URL"])
-        with Session(engine) as db:
-            admin = db.exec(select(User).where(User.username == "admin")).one()
-            _, token = auth.create_token(db=db, user=admin, name="tests")
+        token = admin_token(server)
         remote = ["--url", server.url, "--token", token]
         body = {"persona_id": "yes-then-sells", "language": "en", "turns": TURNS["yes-then-sells"]}
         headers = {"Authorization": f"Bearer {token}"}
@@ -512,3 +515,49 @@ def test_cli_export_and_import_through_a_server(tmp_path: Path) -> None:
         assert {r["persona"] for r in csv.DictReader(io.StringIO(rows))} == {"yes-then-sells"}
         wrong = runner.invoke(cli, ["export", "--url", server.url, "--token", "nope"])
         assert wrong.exit_code == 1 and "401" in wrong.stderr
+
+
+def test_a_class_larger_than_one_request_imports_through_a_server_in_parts(
+    tmp_path: Path,
+) -> None:
+    """A class's export outgrows the server's body limit: the CLI sends it in parts that fit
+    the limit the server's 413 names."""
+    with LiveServer(f"sqlite:///{tmp_path / 'old.db'}") as old:
+        token = admin_token(old)
+        for persona_id, turns in [*TURNS.items(), *TURNS.items()]:
+            body = {"persona_id": persona_id, "language": "en", "turns": turns}
+            headers = {"Authorization": f"Bearer {token}"}
+            assert httpx.post(f"{old.url}/api/drills", json=body, headers=headers).is_success
+        out = tmp_path / "class.json"
+        exported = runner.invoke(
+            cli, ["export", "-o", str(out), "--url", old.url, "--token", token]
+        )
+        assert exported.exit_code == 0, exported.output
+    bundle = json.loads(out.read_text(encoding="utf-8"))
+    largest = max(len(json.dumps(session)) for session in bundle["sessions"])
+    limit = int(2.5 * largest)  # room for two sessions a request, not for the whole class
+    assert len(bundle["sessions"]) >= 4 and out.stat().st_size > limit
+
+    env = {"SPARRING_MAX_UPLOAD_BYTES": str(limit)}
+    with LiveServer(f"sqlite:///{tmp_path / 'new.db'}", **env) as new:
+        token = admin_token(new)
+        headers = {"Authorization": f"Bearer {token}"}
+        whole = httpx.post(f"{new.url}{IMPORT}", content=out.read_bytes(), headers=headers)
+        assert whole.status_code == 413 and whole.json()["params"] == {"limit": limit}
+        remote = ["--url", new.url, "--token", token]
+        imported = runner.invoke(cli, ["import", str(out), *remote])
+        assert imported.exit_code == 0, imported.output
+        count = len(bundle["sessions"])
+        assert f"imported {count} sessions" in imported.stdout
+        there = httpx.get(f"{new.url}{EXPORT}", headers=headers).json()["sessions"]
+        assert sorted(s["session"]["id"] for s in there) == sorted(
+            s["session"]["id"] for s in bundle["sessions"]
+        )
+        again = runner.invoke(cli, ["import", str(out), *remote])
+        assert "imported 0 sessions" in again.stdout and f"skipped {count}" in again.stdout
+
+    with LiveServer(f"sqlite:///{tmp_path / 'tiny.db'}", SPARRING_MAX_UPLOAD_BYTES="500") as tiny:
+        remote = ["--url", tiny.url, "--token", admin_token(tiny)]
+        refused = runner.invoke(cli, ["import", str(out), *remote])
+        assert refused.exit_code == 1 and "413" in refused.stderr
+        assert "limit is 500 bytes" in refused.stderr and "Traceback" not in refused.output

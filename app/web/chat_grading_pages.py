@@ -49,7 +49,7 @@ def _page(
         engines=sorted(engines.available),
         default_engine=engines.default,
         # what the server takes in one request (the form's fields are small beside the file)
-        max_kb=min(MAX_BYTES, settings.max_body_bytes) // 1024,
+        max_bytes=min(MAX_BYTES, settings.max_upload_bytes),
         chosen={"persona_id": "", "language": lang, "trainee_name": "", "engine": ""} | chosen,
         **shown,
     )

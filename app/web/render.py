@@ -64,8 +64,15 @@ def decimal(context: Context, value: float | None) -> str:
     return text.replace(".", ",") if t.lang == "it" else text
 
 
+def size(count: int) -> str:
+    """Bytes as people write a file's size: 256 KB, 5 MB (binary units, as browsers count)."""
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    return f"{count // 1024} KB"
+
+
 _env.globals.update(static=static_url)
-_env.filters.update(when=when, percent=percent, decimal=decimal)
+_env.filters.update(when=when, percent=percent, decimal=decimal, size=size)
 
 
 def nav_for(user: User | None) -> list[tuple[str, str]]:

@@ -662,6 +662,18 @@ def test_a_coach_grades_a_real_whatsapp_chat(site: Site, browser: Any, tmp_path:
     assert page.locator(".transcript .msg-trainee .who").first.inner_text() == "2. Marco"
     assert no_horizontal_scroll(page, 390)
     shot(page, "27-grade-real-chat-phone")
+
+    huge = {"name": "chat.txt", "mimeType": "text/plain", "buffer": b"x" * (5 * 1024 * 1024 + 1)}
+    page.get_by_label("Chat file").set_input_files(huge)  # over what the chat reader takes
+    message = page.get_by_label("Chat file").evaluate("input => input.validationMessage")
+    assert message.startswith("The file is over 5 MB.")
+    posts: list[str] = []
+    page.on(
+        "request", lambda request: posts.append(request.url) if request.method == "POST" else None
+    )
+    page.get_by_role("button", name="Grade", exact=True).click()
+    page.wait_for_timeout(500)
+    assert posts == []  # the browser kept the file back instead of uploading it
     assert sorted(set(watch.problems) - {f"422 POST {site.base_url}/grade-chat"}) == []
     context.close()
 

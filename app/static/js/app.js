@@ -6,7 +6,18 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   }
   forgetSavedFlag();
+  for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
+    input.addEventListener("change", () => checkFileSize(input));
+  }
 });
+
+// A file over the server's limit is refused before it is sent, instead of after the upload.
+function checkFileSize(input) {
+  const limit = Number(input.dataset.maxBytes);
+  const tooLarge = [...input.files].some((file) => file.size > limit);
+  input.setCustomValidity(tooLarge ? input.dataset.tooLarge : "");
+  if (tooLarge) input.reportValidity();
+}
 
 // "Review saved." is shown once: drop ?saved=1 from the address once the page shows it,
 // so reloading the page (or coming back to it) does not claim a save that did not happen.
