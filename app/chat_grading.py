@@ -4,6 +4,8 @@ is stored but the records of the model calls."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import ValidationError
 from sqlmodel import Session
 
@@ -13,7 +15,31 @@ from app.chatlog import ChatLogError, read_chatlog
 from app.engine.grader import GradeResult, Role
 from app.engines import Engines
 from app.errors import Invalid
-from app.models import GradeRequest
+from app.models import MAX_GRADED_MESSAGES, GradeReport, GradeRequest
+
+
+class ChatGradeReport(GradeReport):
+    """A grade of a chat file; a chat longer than a grade takes is graded on its last
+    messages (a client relationship on WhatsApp runs to thousands)."""
+
+    messages_read: int
+    messages_graded: int
+
+
+@dataclass
+class GradedChat:
+    result: GradeResult
+    lines: list[tuple[Role, str]]  # the messages graded, oldest first
+    read: int  # the messages in the file
+
+    def report(self) -> ChatGradeReport:
+        fields = self.result.model_dump() | {"messages_read": self.read}
+        return ChatGradeReport.model_validate(fields | {"messages_graded": len(self.lines)})
+
+
+def recent(lines: list[tuple[Role, str]]) -> list[tuple[Role, str]]:
+    """The messages a grade covers: the last ones, when the chat has more than it takes."""
+    return lines[-MAX_GRADED_MESSAGES:]
 
 
 def grade_chat_file(
@@ -27,8 +53,7 @@ def grade_chat_file(
     language: Language,
     trainee_name: str | None,
     engine_name: str | None,
-) -> tuple[GradeResult, list[tuple[Role, str]]]:
-    """The grade and the lines it marks (for showing the evidence in place)."""
+) -> GradedChat:
     shown = filename or "the file"
     try:
         log = read_chatlog(data, trainee=trainee_name)
@@ -37,7 +62,7 @@ def grade_chat_file(
                 "persona_id": persona_id,
                 "language": language,
                 "engine": engine_name,
-                "messages": [{"role": role, "content": text} for role, text in log.lines],
+                "messages": [{"role": r, "content": text} for r, text in recent(log.lines)],
             }
         )
     except ChatLogError as exc:
@@ -52,4 +77,5 @@ def grade_chat_file(
         loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
         raise Invalid(f"{shown}: {where}: {first['msg']}", loc, code="chat_unreadable") from exc
     result = service.grade_transcript(db=db, catalog=catalog, engines=engines, request=request)
-    return result, [(m.role, m.content) for m in request.messages]
+    graded = [(m.role, m.content) for m in request.messages]
+    return GradedChat(result=result, lines=graded, read=len(log.lines))

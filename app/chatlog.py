@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 Role = Literal["trainee", "client"]
-MAX_BYTES = 5 * 1024 * 1024  # larger chats are split before grading
+MAX_BYTES = 5 * 1024 * 1024  # a larger file is refused; a long chat is graded on its last messages
 ROLE_ALIASES: dict[str, Role | None] = {
     "trainee": "trainee",
     "client": "client",

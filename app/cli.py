@@ -304,6 +304,7 @@ def grade(
     as_json: Annotated[bool, typer.Option("--json", help="print the grade as JSON")] = False,
 ) -> None:
     """Grade a conversation recorded elsewhere against a persona's techniques."""
+    from app.chat_grading import recent
     from app.chatlog import ChatLogError, read_chatlog
 
     language = _language(lang)
@@ -314,17 +315,20 @@ def grade(
     typer.echo(
         f"{file}: {log.format}, {len(log.lines)} messages ({log.skipped} left out)", err=True
     )
+    lines = recent(log.lines)
+    if len(lines) < len(log.lines):
+        typer.echo(f"grading the last {len(lines)} of them", err=True)
     if url:
         body = {
             "persona_id": persona,
             "language": language,
             "engine": engine,
-            "messages": [{"role": role, "content": text} for role, text in log.lines],
+            "messages": [{"role": role, "content": text} for role, text in lines],
         }
         with _remote(url, token) as client:
             report = _call(client, "POST", "/api/grade", json=body).json()
     else:
-        report = _grade_here(persona, language, engine, log.lines)
+        report = _grade_here(persona, language, engine, lines)
     if as_json:
         typer.echo(json.dumps(report, ensure_ascii=False, indent=2))
         return

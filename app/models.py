@@ -461,11 +461,14 @@ class TranscriptLine(SQLModel):
     content: Annotated[str, AfterValidator(_shown)] = Field(min_length=1, max_length=20000)
 
 
+MAX_GRADED_MESSAGES = 500  # a grade's transcript; a longer chat file is graded on its last ones
+
+
 class GradeRequest(SQLModel):
     persona_id: str
     language: Language = "it"
     engine: Literal["offline", "llm"] | None = None
-    messages: list[TranscriptLine] = Field(min_length=1, max_length=500)
+    messages: list[TranscriptLine] = Field(min_length=1, max_length=MAX_GRADED_MESSAGES)
 
 
 class GradeReport(SQLModel):

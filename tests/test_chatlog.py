@@ -227,7 +227,9 @@ def test_upload_grades_like_the_json_endpoint(client: TestClient) -> None:
         "language": "en",
         "messages": [{"role": r, "content": c} for r, c in log.lines],
     }
-    assert response.json() == client.post("/api/grade", json=body).json()
+    report = response.json()
+    assert report.pop("messages_read") == report.pop("messages_graded") == len(log.lines)
+    assert report == client.post("/api/grade", json=body).json()
     verdicts = {c["technique_id"]: c["verdict"] for c in response.json()["criteria"]}
     assert verdicts["state-terms"] in ("applied", "partial")
 
@@ -241,6 +243,24 @@ def test_upload_takes_a_whatsapp_zip_and_json(client: TestClient) -> None:
     assert upload(client, data, "chat.json").status_code == 200
 
 
+def test_a_chat_longer_than_a_grade_takes_is_graded_on_its_last_messages(
+    client: TestClient,
+) -> None:
+    """Months of WhatsApp with one client: the grade covers the most recent 500 messages."""
+    early = [{"role": "trainee", "content": "Mi racconti: cosa si aspetta da me?"}] * 300
+    late = [
+        {"role": "client", "content": "Mi dai un consiglio gratis?"},
+        {"role": "trainee", "content": "La prima ora costa 80 euro: le mando una proposta."},
+    ] * 250
+    response = upload(client, json.dumps(early + late).encode(), "chat.json", language="it")
+    assert response.status_code == 200, response.text[:300]
+    report = response.json()
+    assert (report["messages_read"], report["messages_graded"]) == (800, 500)
+    quotes = [e["quote"] for c in report["criteria"] for e in c["evidence"]]
+    assert any("80 euro" in quote for quote in quotes)
+    assert not any("cosa si aspetta" in quote for quote in quotes)  # before the last 500
+
+
 def test_upload_errors_are_4xx_with_a_reason(client: TestClient, anonymous: TestClient) -> None:
     no_name = upload(client, b"Ada: hi\nLuca: hello")
     assert no_name.status_code == 422
@@ -250,11 +270,6 @@ def test_upload_errors_are_4xx_with_a_reason(client: TestClient, anonymous: Test
     assert upload(client, b"\x00\xff binary", "x.bin").status_code == 422
     unknown = upload(client, b"Ada: hi", trainee_name="Ada", persona_id="nobody")
     assert unknown.status_code == 404 and "unknown persona" in error_text(unknown)
-    too_many = json.dumps([{"role": "trainee", "content": "hi"}] * 501).encode()
-    refused = upload(client, too_many, "x.json")
-    assert refused.status_code == 422 and "x.json: messages: List should have at most 500" in (
-        error_text(refused)
-    )
     assert upload(anonymous, b"Ada: hi", trainee_name="Ada").status_code == 401
 
 
@@ -273,6 +288,16 @@ def test_cli_grades_a_whatsapp_export(tmp_path: Path) -> None:
     as_json = runner.invoke(cli, [*args, "--json"])
     report = json.loads(as_json.stdout)
     assert {c["technique_id"] for c in report["criteria"]} >= {"state-terms", "listen-first"}
+
+
+def test_cli_grades_a_long_chat_on_its_last_messages(tmp_path: Path) -> None:
+    path = tmp_path / "chat.txt"
+    path.write_text("Marco: Mi racconti.\nSara: Un consiglio gratis?\n" * 300, encoding="utf-8")
+    args = ["grade", str(path), "--persona", "free-advice-seeker", "--trainee", "Marco", "--json"]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "text, 600 messages" in result.stderr and "grading the last 500 of them" in result.stderr
+    assert json.loads(result.stdout)["criteria"]
 
 
 def test_cli_grade_errors_are_one_line(tmp_path: Path) -> None:

@@ -824,6 +824,13 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
     assert "80 euro" in page and page.count(">4. marco<") == 1  # named as in the form
     assert ada.client.get("/api/sessions").json()["total"] == 0  # nothing stored
 
+    long = upload(
+        b"Marco: Mi racconti.\nSara Rossi: Un consiglio gratis?\n" * 300, trainee_name="Marco"
+    )
+    assert long.status_code == 200 and 'id="graded-window"' in long.text
+    assert "La chat ha 600 messaggi: la valutazione considera gli ultimi 500." in long.text
+    assert 'id="graded-window"' not in graded.text
+
     empty = upload(b"")
     assert empty.status_code == 422 and "Scegli il file della chat." in empty.text
     binary = upload(b"\x00\x01 not a chat")

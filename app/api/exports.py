@@ -15,8 +15,8 @@ from app.api.deps import (
     require_role,
 )
 from app.catalog import Language
-from app.chat_grading import grade_chat_file
-from app.models import GradeReport, User
+from app.chat_grading import ChatGradeReport, grade_chat_file
+from app.models import User
 
 router = api_router()
 CoachUser = Annotated[User, require_role("coach", "admin")]
@@ -76,7 +76,7 @@ def import_sessions(
     return transfer.import_sessions(db=db, catalog=catalog, user=user, bundle=body)
 
 
-@router.post("/api/grade/upload", tags=["grading"], response_model=GradeReport)
+@router.post("/api/grade/upload", tags=["grading"], response_model=ChatGradeReport)
 def grade_upload(
     file: Annotated[UploadFile, File(description="JSON, a plain chat log or a WhatsApp export")],
     persona_id: Annotated[str, Form()],
@@ -88,9 +88,10 @@ def grade_upload(
         str | None, Form(description="the trainee's name in the log; the others are the client")
     ] = None,
     engine: Annotated[Literal["offline", "llm"] | None, Form()] = None,
-) -> GradeReport:
-    """Grade a conversation file against a persona's techniques, like POST /api/grade."""
-    result, _ = grade_chat_file(
+) -> ChatGradeReport:
+    """Grade a conversation file against a persona's techniques, like POST /api/grade; a chat
+    of more than 500 messages is graded on its last 500."""
+    return grade_chat_file(
         db=db,
         catalog=catalog,
         engines=engines,
@@ -100,5 +101,4 @@ def grade_upload(
         language=language,
         trainee_name=trainee_name,
         engine_name=engine,
-    )
-    return GradeReport.model_validate(result.model_dump())
+    ).report()

@@ -93,7 +93,7 @@ def grade_chat(
     try:
         if not data:
             raise Invalid("choose a file", ("body", "file"), code="chat_no_file")
-        result, lines = grade_chat_file(
+        graded = grade_chat_file(
             db=db,
             catalog=catalog,
             engines=engines,
@@ -112,13 +112,16 @@ def grade_chat(
             error_detail=detail,
         )
     persona = catalog.personas[persona_id]
+    result = graded.result
     messages = [
         TranscriptMessage(seq=i, role=role, content=text)
-        for i, (role, text) in enumerate(lines, start=1)
+        for i, (role, text) in enumerate(graded.lines, start=1)
     ]
     t = Translator(lang)
     return page(
         result=result,
+        messages_read=graded.read,
+        messages_graded=len(graded.lines),
         persona_name=persona.name(lang),
         filename=file.filename if file is not None else "",
         # what the report card's body needs
