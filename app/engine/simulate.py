@@ -23,6 +23,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_intermixed_args()
     catalog = load_catalog()
+    if args.persona not in catalog.personas:
+        parser.error(
+            f"unknown persona '{args.persona}'; known: {', '.join(sorted(catalog.personas))}"
+        )
     script = play_script(
         catalog=catalog,
         persona=catalog.personas[args.persona],
