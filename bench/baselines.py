@@ -154,6 +154,8 @@ def write_prompts(path: Path) -> Path:
 def create_app() -> FastAPI:
     """The baseline server: BENCH_UPSTREAM is the stub's base URL, BENCH_PROMPTS the file
     write_prompts made. The upstream client has the app's default timeout and retries."""
+    from app.engine.llm import PooledStream
+
     given = json.loads(Path(os.environ["BENCH_PROMPTS"]).read_text(encoding="utf-8"))
     upstream = openai.OpenAI(
         base_url=os.environ.get("BENCH_UPSTREAM", "http://127.0.0.1:9/v1"),
@@ -181,7 +183,7 @@ def create_app() -> FastAPI:
             },
             cast_to=object,
             stream=True,
-            stream_cls=openai.Stream[object],
+            stream_cls=PooledStream,  # which keeps the connection, as the app's does
         )
         for chunk in chunks:
             choices = chunk.get("choices")  # type: ignore[attr-defined]

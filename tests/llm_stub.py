@@ -118,6 +118,9 @@ class StubLLM:
         self.words_per_chunk = words_per_chunk
         self.model = model
         self.requests: list[Body] = []  # parsed bodies received on /v1/chat/completions
+        self.clients: list[
+            str
+        ] = []  # each request's client "host:port": a new port, a new connection
         self.consumed: list[Behaviour] = []  # scripted behaviours used, in order
         self._defaults = (responder, supports_json_schema, supports_json_mode, chunk_delay)
         self._queue: deque[Behaviour] = deque()
@@ -208,6 +211,7 @@ class StubLLM:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.clients.clear()
             self.consumed.clear()
         (
             self.responder,
@@ -216,9 +220,11 @@ class StubLLM:
             self.chunk_delay,
         ) = self._defaults
 
-    def _record(self, body: Body) -> None:
+    def _record(self, body: Body, request: Request) -> None:
+        client = request.client
         with self._lock:
             self.requests.append(body)
+            self.clients.append(f"{client.host}:{client.port}" if client else "?")
 
     def _pop(self) -> Behaviour | None:
         with self._lock:
@@ -246,7 +252,7 @@ class StubLLM:
             return _error(400, "request body is not valid JSON")
         if not isinstance(body, dict):
             return _error(400, "request body must be a JSON object")
-        self._record(body)
+        self._record(body, request)
         rejected = self._check_response_format(body)
         if rejected is not None:
             return rejected

@@ -201,6 +201,16 @@ def test_streaming_sends_deltas_then_the_stored_message_then_the_state(
     assert events[-1][1]["state"]["turn"] == 1
 
 
+def test_turns_reuse_one_connection_to_the_model(client: TestClient, stub: StubLLM) -> None:
+    """A new connection per turn is a new TCP and TLS handshake with a hosted model, on every
+    reply the trainee waits for (the SDK drops a stream's connection at `[DONE]`)."""
+    sid = start(client)["session"]["id"]
+    for text in ("What matters most to you?", "Tell me more.", "What would help?"):
+        assert say(client, sid, text).status_code == 200
+    assert say(client, sid, "And then?", accept="text/event-stream").status_code == 200
+    assert len(stub.clients) == 5 and len(set(stub.clients)) == 1, stub.clients
+
+
 def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:
     sid = start(client, engine="offline")["session"]["id"]
     response = say(client, sid, "What would you like the site to do?", accept="text/event-stream")

@@ -87,6 +87,21 @@ def describe(exc: Exception) -> str:
     return f"the model endpoint failed: {exc}"
 
 
+class PooledStream(openai.Stream[object]):
+    """The SDK's stream stops reading at `[DONE]` and closes the response with the end of
+    the chunked body unread, so httpx drops the connection instead of pooling it: every
+    turn paid a new TCP (and TLS) handshake with the model (openai-python issue 3440).
+    Reading the body to its end first, nothing but its terminator, keeps the connection."""
+
+    def _iter_events(self) -> Iterator[Any]:
+        events = super()._iter_events()
+        for event in events:
+            if event.data.startswith("[DONE]"):
+                for _ in events:
+                    pass
+            yield event
+
+
 class LLMClient:
     """A thin wrapper over `openai.OpenAI` that records each call."""
 
@@ -133,7 +148,7 @@ class LLMClient:
                 },
                 cast_to=object,
                 stream=True,
-                stream_cls=openai.Stream[object],
+                stream_cls=PooledStream,
             )
             for chunk in stream:
                 delta, usage = _read_chunk(chunk)
