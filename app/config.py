@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     actor_temperature: float = 0.8
     llm_timeout: float = Field(default=60.0, gt=0)  # seconds per request
     llm_max_retries: int = Field(default=2, ge=0, le=10)  # SDK retries on 429/5xx/connection
+    llm_keepalive: float = Field(default=120.0, ge=0)  # seconds an idle model connection is kept
     grader_attempts: int = Field(default=2, ge=1, le=5)  # re-asks on invalid grader output
     grader_mode: Literal["single", "per_criterion"] = "single"
 

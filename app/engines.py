@@ -72,6 +72,7 @@ def build_engines(settings: Settings, catalog: Catalog) -> Engines:
             api_key=settings.llm_api_key,
             timeout=settings.llm_timeout,
             max_retries=settings.llm_max_retries,
+            keepalive=settings.llm_keepalive,
         )
         actor = LLMActor(
             client,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -209,6 +210,19 @@ def test_turns_reuse_one_connection_to_the_model(client: TestClient, stub: StubL
         assert say(client, sid, text).status_code == 200
     assert say(client, sid, "And then?", accept="text/event-stream").status_code == 200
     assert len(stub.clients) == 5 and len(set(stub.clients)) == 1, stub.clients
+
+
+@pytest.mark.parametrize(("keepalive", "connections"), [(120.0, 1), (0.2, 2)])
+def test_the_connection_outlives_a_pause_to_think(
+    settings: Settings, stub: StubLLM, keepalive: float, connections: int
+) -> None:
+    """A trainee thinks for longer than httpx's 5 s default; the connection waits for them
+    (SPARRING_LLM_KEEPALIVE), or, set short, is opened anew."""
+    with trainee_client(settings.model_copy(update={"llm_keepalive": keepalive})) as client:
+        sid = start(client)["session"]["id"]
+        time.sleep(0.6)
+        assert say(client, sid, "What matters most to you?").status_code == 200
+    assert len(set(stub.clients)) == connections, stub.clients
 
 
 def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:

@@ -106,13 +106,29 @@ class LLMClient:
     """A thin wrapper over `openai.OpenAI` that records each call."""
 
     def __init__(
-        self, *, base_url: str | None, api_key: str | None, timeout: float, max_retries: int
+        self,
+        *,
+        base_url: str | None,
+        api_key: str | None,
+        timeout: float,
+        max_retries: int,
+        keepalive: float = 5.0,
     ) -> None:
+        # `keepalive`: how long an idle connection waits for the next call. A trainee takes
+        # longer than httpx's 5 s to write the next message; past it, the reply the trainee
+        # waits for starts with a new TCP and TLS handshake.
+        limits = openai.DEFAULT_CONNECTION_LIMITS
+        pool = type(limits)(
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=keepalive,
+        )
         self.client = openai.OpenAI(
             base_url=base_url,
             api_key=api_key or PLACEHOLDER_KEY,
             timeout=timeout,
             max_retries=max_retries,
+            http_client=openai.DefaultHttpxClient(limits=pool, timeout=timeout),
         )
         # Learned per endpoint: servers without JSON-schema output answer 400 once, then
         # the grader goes straight to what works.
