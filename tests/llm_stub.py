@@ -107,6 +107,7 @@ class StubLLM:
         *,
         supports_json_schema: bool = True,
         supports_json_mode: bool = True,
+        supports_stream_options: bool = True,
         chunk_delay: float = 0.0,
         words_per_chunk: int = 3,
         model: str = "stub-model",
@@ -114,6 +115,7 @@ class StubLLM:
         self.responder = responder
         self.supports_json_schema = supports_json_schema
         self.supports_json_mode = supports_json_mode
+        self.supports_stream_options = supports_stream_options
         self.chunk_delay = chunk_delay
         self.words_per_chunk = words_per_chunk
         self.model = model
@@ -122,7 +124,13 @@ class StubLLM:
             str
         ] = []  # each request's client "host:port": a new port, a new connection
         self.consumed: list[Behaviour] = []  # scripted behaviours used, in order
-        self._defaults = (responder, supports_json_schema, supports_json_mode, chunk_delay)
+        self._defaults = (
+            responder,
+            supports_json_schema,
+            supports_json_mode,
+            supports_stream_options,
+            chunk_delay,
+        )
         self._queue: deque[Behaviour] = deque()
         self._lock = threading.Lock()
         self._closing = False
@@ -217,6 +225,7 @@ class StubLLM:
             self.responder,
             self.supports_json_schema,
             self.supports_json_mode,
+            self.supports_stream_options,
             self.chunk_delay,
         ) = self._defaults
 
@@ -289,6 +298,9 @@ class StubLLM:
         return JSONResponse(self._completion(body, text))
 
     def _check_response_format(self, body: Body) -> Response | None:
+        if "stream_options" in body and not self.supports_stream_options:  # older Azure, Mistral
+            message = "Unrecognized request argument supplied: stream_options"
+            return _error(400, message, param="stream_options")
         fmt = body.get("response_format")
         kind = fmt.get("type") if isinstance(fmt, dict) else None
         if (kind == "json_schema" and not self.supports_json_schema) or (

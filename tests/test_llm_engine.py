@@ -225,6 +225,21 @@ def test_the_connection_outlives_a_pause_to_think(
     assert len(set(stub.clients)) == connections, stub.clients
 
 
+def test_a_server_that_refuses_stream_options_still_plays(
+    client: TestClient, stub: StubLLM, database_url: str
+) -> None:
+    """Some OpenAI-compatible servers refuse the option that asks for a streamed reply's
+    token counts: the client plays on without it, learned once per endpoint."""
+    stub.supports_stream_options = False
+    sid = start(client)["session"]["id"]
+    assert say(client, sid, "What matters most to you?").status_code == 200
+    assert say(client, sid, "Tell me more.", accept="text/event-stream").status_code == 200
+    asked = ["stream_options" in body for body in stub.requests]
+    assert asked == [True, False, False, False]  # one refusal, then never again
+    actor = [c for c in calls(database_url) if c.purpose == "actor"]
+    assert [c.outcome for c in actor] == ["ok"] * 3 and actor[-1].tokens_in is None
+
+
 def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:
     sid = start(client, engine="offline")["session"]["id"]
     response = say(client, sid, "What would you like the site to do?", accept="text/event-stream")

@@ -131,8 +131,11 @@ class LLMClient:
             http_client=openai.DefaultHttpxClient(limits=pool, timeout=timeout),
         )
         # Learned per endpoint: servers without JSON-schema output answer 400 once, then
-        # the grader goes straight to what works.
+        # the grader goes straight to what works. The same for servers that refuse the
+        # `stream_options` asking for a streamed reply's token counts (older Azure
+        # deployments, strict validators): replies are streamed without them.
         self.structured: StructuredMode = "json_schema"
+        self.usage_in_stream = True
 
     def stream(
         self,
@@ -149,23 +152,14 @@ class LLMClient:
         started = time.perf_counter()
         parts: list[str] = []
         try:
-            # The SDK's generic POST (its retries, timeouts and errors) with plain dicts both
-            # ways: `chat.completions.create` walks the whole history through its typed
-            # request transform and builds a model per chunk, which cost more CPU than the
-            # rest of a turn. Only two fields of a chunk are read.
-            stream = self.client.post(
-                "/chat/completions",
-                body={
-                    "model": model,
-                    "messages": messages,
-                    "temperature": temperature,
-                    "stream": True,
-                    "stream_options": {"include_usage": True},
-                },
-                cast_to=object,
-                stream=True,
-                stream_cls=PooledStream,
-            )
+            body = {"model": model, "messages": messages, "temperature": temperature}
+            try:
+                stream = self._open(body, usage=self.usage_in_stream)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                if not (self.usage_in_stream and "stream_options" in str(exc)):
+                    raise
+                self.usage_in_stream = False  # its replies' tokens go unrecorded
+                stream = self._open(body, usage=False)
             for chunk in stream:
                 delta, usage = _read_chunk(chunk)
                 if usage is not None:
@@ -179,6 +173,20 @@ class LLMClient:
         finally:
             record.latency_ms = round((time.perf_counter() - started) * 1000)
             calls.append(record)
+
+    def _open(self, body: dict[str, Any], *, usage: bool) -> openai.Stream[object]:
+        """The SDK's generic POST (its retries, timeouts and errors) with plain dicts both
+        ways: `chat.completions.create` walks the whole history through its typed request
+        transform and builds a model per chunk, which cost more CPU than the rest of a turn.
+        Only two fields of a chunk are read."""
+        options = {"stream_options": {"include_usage": True}} if usage else {}
+        return self.client.post(
+            "/chat/completions",
+            body={**body, "stream": True, **options},
+            cast_to=object,
+            stream=True,
+            stream_cls=PooledStream,
+        )
 
     def complete(
         self,
