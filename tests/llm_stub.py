@@ -107,7 +107,7 @@ class StubLLM:
         *,
         supports_json_schema: bool = True,
         supports_json_mode: bool = True,
-        supports_stream_options: bool = True,
+        refused_params: frozenset[str] = frozenset(),
         chunk_delay: float = 0.0,
         words_per_chunk: int = 3,
         model: str = "stub-model",
@@ -115,7 +115,9 @@ class StubLLM:
         self.responder = responder
         self.supports_json_schema = supports_json_schema
         self.supports_json_mode = supports_json_mode
-        self.supports_stream_options = supports_stream_options
+        # request fields answered with 400, as some servers answer `stream_options` (older
+        # Azure deployments) or `temperature` (reasoning models)
+        self.refused_params = refused_params
         self.chunk_delay = chunk_delay
         self.words_per_chunk = words_per_chunk
         self.model = model
@@ -128,7 +130,7 @@ class StubLLM:
             responder,
             supports_json_schema,
             supports_json_mode,
-            supports_stream_options,
+            refused_params,
             chunk_delay,
         )
         self._queue: deque[Behaviour] = deque()
@@ -225,7 +227,7 @@ class StubLLM:
             self.responder,
             self.supports_json_schema,
             self.supports_json_mode,
-            self.supports_stream_options,
+            self.refused_params,
             self.chunk_delay,
         ) = self._defaults
 
@@ -298,9 +300,8 @@ class StubLLM:
         return JSONResponse(self._completion(body, text))
 
     def _check_response_format(self, body: Body) -> Response | None:
-        if "stream_options" in body and not self.supports_stream_options:  # older Azure, Mistral
-            message = "Unrecognized request argument supplied: stream_options"
-            return _error(400, message, param="stream_options")
+        for name in sorted(self.refused_params & body.keys()):
+            return _error(400, f"Unsupported parameter: '{name}' with this model", param=name)
         fmt = body.get("response_format")
         kind = fmt.get("type") if isinstance(fmt, dict) else None
         if (kind == "json_schema" and not self.supports_json_schema) or (

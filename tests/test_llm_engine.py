@@ -225,19 +225,28 @@ def test_the_connection_outlives_a_pause_to_think(
     assert len(set(stub.clients)) == connections, stub.clients
 
 
-def test_a_server_that_refuses_stream_options_still_plays(
-    client: TestClient, stub: StubLLM, database_url: str
+@pytest.mark.parametrize("field", ["stream_options", "temperature"])
+def test_a_model_that_refuses_an_optional_field_still_plays_and_grades(
+    client: TestClient, stub: StubLLM, database_url: str, field: str
 ) -> None:
-    """Some OpenAI-compatible servers refuse the option that asks for a streamed reply's
-    token counts: the client plays on without it, learned once per endpoint."""
-    stub.supports_stream_options = False
+    """Reasoning models refuse `temperature`; older Azure deployments `stream_options` (the
+    streamed reply's token counts). Each is dropped after the first refusal, per model."""
+    stub.refused_params = frozenset({field})
     sid = start(client)["session"]["id"]
     assert say(client, sid, "What matters most to you?").status_code == 200
     assert say(client, sid, "Tell me more.", accept="text/event-stream").status_code == 200
-    asked = ["stream_options" in body for body in stub.requests]
-    assert asked == [True, False, False, False]  # one refusal, then never again
+    graded = client.post(f"/api/sessions/{sid}/end").json()
+    assert graded["status"] == "done" and graded["grader"] == "llm:grader-model"
+    asked = [(body["model"], field in body) for body in stub.requests]
+    assert asked == [
+        ("actor-model", True),  # refused
+        *[("actor-model", False)] * 3,  # the opening, then two turns
+        *([("grader-model", True)] if field == "temperature" else []),  # refused, per model
+        ("grader-model", False),
+    ]
     actor = [c for c in calls(database_url) if c.purpose == "actor"]
-    assert [c.outcome for c in actor] == ["ok"] * 3 and actor[-1].tokens_in is None
+    assert [c.outcome for c in actor] == ["ok"] * 3
+    assert (actor[-1].tokens_in is None) == (field == "stream_options")
 
 
 def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:

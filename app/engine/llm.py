@@ -11,11 +11,11 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import openai
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
@@ -23,6 +23,8 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 Purpose = Literal["actor", "grader"]
 StructuredMode = Literal["json_schema", "json_object", "text"]
 PLACEHOLDER_KEY = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
+OPTIONAL_FIELDS = ("temperature", "stream_options")  # a call works without them
+T = TypeVar("T")
 
 
 class LLMError(Exception):
@@ -131,11 +133,10 @@ class LLMClient:
             http_client=openai.DefaultHttpxClient(limits=pool, timeout=timeout),
         )
         # Learned per endpoint: servers without JSON-schema output answer 400 once, then
-        # the grader goes straight to what works. The same for servers that refuse the
-        # `stream_options` asking for a streamed reply's token counts (older Azure
-        # deployments, strict validators): replies are streamed without them.
+        # the grader goes straight to what works. The same for the optional fields a model
+        # refuses, (model, field) pairs: see `_refusing`.
         self.structured: StructuredMode = "json_schema"
-        self.usage_in_stream = True
+        self.refused: set[tuple[str, str]] = set()
 
     def stream(
         self,
@@ -152,14 +153,13 @@ class LLMClient:
         started = time.perf_counter()
         parts: list[str] = []
         try:
-            body = {"model": model, "messages": messages, "temperature": temperature}
-            try:
-                stream = self._open(body, usage=self.usage_in_stream)
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
-                if not (self.usage_in_stream and "stream_options" in str(exc)):
-                    raise
-                self.usage_in_stream = False  # its replies' tokens go unrecorded
-                stream = self._open(body, usage=False)
+            stream = self._refusing(
+                self._open,
+                model=model,
+                messages=messages,
+                temperature=temperature,
+                stream_options={"include_usage": True},
+            )
             for chunk in stream:
                 delta, usage = _read_chunk(chunk)
                 if usage is not None:
@@ -174,15 +174,29 @@ class LLMClient:
             record.latency_ms = round((time.perf_counter() - started) * 1000)
             calls.append(record)
 
-    def _open(self, body: dict[str, Any], *, usage: bool) -> openai.Stream[object]:
+    def _refusing(self, send: Callable[..., T], *, model: str, **fields: Any) -> T:
+        """`send(model=…, **fields)`, without the optional fields the model refused before;
+        a 400 naming one of them drops it and asks again. Reasoning models take no
+        `temperature`; older Azure deployments and strict validators refuse `stream_options`
+        (a streamed reply's token counts, which then go unrecorded)."""
+        while True:
+            sent = {k: v for k, v in fields.items() if (model, k) not in self.refused}
+            try:
+                return send(model=model, **sent)
+            except (openai.BadRequestError, openai.UnprocessableEntityError) as exc:
+                named = [k for k in OPTIONAL_FIELDS if k in sent and k in str(exc)]
+                if not named:
+                    raise
+                self.refused.add((model, named[0]))
+
+    def _open(self, **body: Any) -> openai.Stream[object]:
         """The SDK's generic POST (its retries, timeouts and errors) with plain dicts both
         ways: `chat.completions.create` walks the whole history through its typed request
         transform and builds a model per chunk, which cost more CPU than the rest of a turn.
         Only two fields of a chunk are read."""
-        options = {"stream_options": {"include_usage": True}} if usage else {}
         return self.client.post(
             "/chat/completions",
-            body={**body, "stream": True, **options},
+            body={**body, "stream": True},
             cast_to=object,
             stream=True,
             stream_cls=PooledStream,
@@ -205,9 +219,10 @@ class LLMClient:
             options: dict[str, Any] = (
                 {"response_format": response_format} if response_format else {}
             )
-            response = self.client.chat.completions.create(
+            response = self._refusing(
+                self.client.chat.completions.create,
                 model=model,
-                messages=messages,  # type: ignore[arg-type]
+                messages=messages,
                 temperature=temperature,
                 **options,
             )
