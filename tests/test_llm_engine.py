@@ -20,6 +20,7 @@ from app import auth
 from app.catalog import Catalog
 from app.config import Settings
 from app.db import get_engine
+from app.engine.llm import ThinkingFilter
 from app.main import create_app
 from app.models import Grade, LLMCall, UserCreate
 
@@ -247,6 +248,39 @@ def test_a_model_that_refuses_an_optional_field_still_plays_and_grades(
     actor = [c for c in calls(database_url) if c.purpose == "actor"]
     assert [c.outcome for c in actor] == ["ok"] * 3
     assert (actor[-1].tokens_in is None) == (field == "stream_options")
+
+
+THOUGHT = "<think>Trust is 20 and the director says: resist. I'll push back.</think>\n\n"
+
+
+def test_a_reasoning_models_thinking_never_reaches_the_trainee(
+    client: TestClient, stub: StubLLM
+) -> None:
+    """Qwen 3 or DeepSeek R1 on Ollama write their deliberation into the reply."""
+    stub.responder = lambda body: (
+        THOUGHT + grade_json(body) if is_grader(body) else THOUGHT + "Selling is my call."
+    )
+    sid = start(client)["session"]["id"]
+    response = say(client, sid, "What matters most to you?", accept="text/event-stream")
+    events = sse_events(response.text)
+    deltas = "".join(data["text"] for kind, data in events if kind == "delta")
+    assert deltas == "Selling is my call." == events[-2][1]["content"]
+    history = client.get(f"/api/sessions/{sid}").json()["messages"]
+    assert not any("think" in m["content"] or "director" in m["content"] for m in history)
+    graded = client.post(f"/api/sessions/{sid}/end").json()
+    assert graded["status"] == "done" and graded["grader"] == "llm:grader-model"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [THOUGHT + "Fine.", "  " + THOUGHT + "Fine.", "Fine, <think> is just a word.", "<thi", ""],
+)
+def test_thinking_is_dropped_however_the_stream_is_cut(reply: str) -> None:
+    expected = reply.removeprefix("  ").removeprefix(THOUGHT) if THOUGHT in reply else reply
+    for size in (1, 2, 3, 7, len(reply) or 1):
+        thinking = ThinkingFilter()
+        pieces = [reply[i : i + size] for i in range(0, len(reply), size)]
+        assert "".join(map(thinking.feed, pieces)) + thinking.close() == expected, size
 
 
 def test_the_offline_engine_streams_the_same_format(client: TestClient) -> None:

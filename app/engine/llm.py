@@ -104,6 +104,53 @@ class PooledStream(openai.Stream[object]):
             yield event
 
 
+THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
+_THINKING = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
+
+
+class ThinkingFilter:
+    """Drops a reply's leading <think>…</think> block as it streams. Local reasoning models
+    (Qwen 3 or DeepSeek R1 on Ollama or llama.cpp) write their deliberation into the content,
+    where the trainee would read it, hidden state and all. Tags split across chunks are held
+    back until they can be told apart from text."""
+
+    def __init__(self) -> None:
+        self.buffer = ""
+        self.state: Literal["start", "inside", "after", "text"] = "start"
+
+    def feed(self, text: str) -> str:
+        if self.state == "text":
+            return text
+        self.buffer += text
+        if self.state == "start":
+            head = self.buffer.lstrip()
+            if head.startswith(THINK_OPEN):
+                self.state, self.buffer = "inside", head[len(THINK_OPEN) :]
+            elif THINK_OPEN.startswith(head):
+                return ""  # it may still become the tag
+            else:
+                self.state = "text"
+                return self._take()
+        if self.state == "inside":
+            end = self.buffer.find(THINK_CLOSE)
+            if end < 0:
+                self.buffer = self.buffer[-len(THINK_CLOSE) :]  # a tag's start, at most
+                return ""
+            self.state, self.buffer = "after", self.buffer[end + len(THINK_CLOSE) :]
+        self.buffer = self.buffer.lstrip()  # "after": the reply starts at its first letter
+        if self.buffer:
+            self.state = "text"
+        return self._take()
+
+    def close(self) -> str:
+        """What is held back when the reply ends: text that only looked like a tag's start."""
+        return self._take() if self.state == "start" else ""
+
+    def _take(self) -> str:
+        taken, self.buffer = self.buffer, ""
+        return taken
+
+
 class LLMClient:
     """A thin wrapper over `openai.OpenAI` that records each call."""
 
@@ -160,13 +207,16 @@ class LLMClient:
                 temperature=temperature,
                 stream_options={"include_usage": True},
             )
+            thinking = ThinkingFilter()
             for chunk in stream:
                 delta, usage = _read_chunk(chunk)
                 if usage is not None:
                     record.tokens_in, record.tokens_out = usage
-                if delta:
-                    parts.append(delta)
-                    yield delta
+                if delta and (text := thinking.feed(delta)):
+                    parts.append(text)
+                    yield text
+            if tail := thinking.close():
+                yield tail
         except (openai.APIError, ValueError) as exc:
             record.outcome, record.error = "error", describe(exc)
             raise LLMError(record.error, "".join(parts)) from exc
@@ -231,7 +281,7 @@ class LLMClient:
                 record.tokens_out = response.usage.completion_tokens
             if not response.choices:
                 raise LLMError("the model endpoint answered with no choices")
-            return response.choices[0].message.content or ""
+            return _THINKING.sub("", response.choices[0].message.content or "", count=1)
         except openai.APIError as exc:
             record.outcome, record.error = "error", describe(exc)
             raise
