@@ -108,6 +108,7 @@ class StubLLM:
         supports_json_schema: bool = True,
         supports_json_mode: bool = True,
         refused_params: frozenset[str] = frozenset(),
+        alternating_roles: bool = False,
         chunk_delay: float = 0.0,
         words_per_chunk: int = 3,
         model: str = "stub-model",
@@ -118,6 +119,9 @@ class StubLLM:
         # request fields answered with 400, as some servers answer `stream_options` (older
         # Azure deployments) or `temperature` (reasoning models)
         self.refused_params = refused_params
+        # refuse what many chat templates (Mistral's, Gemma's) refuse: after the system
+        # prompt, anything but user, assistant, user, … in turn
+        self.alternating_roles = alternating_roles
         self.chunk_delay = chunk_delay
         self.words_per_chunk = words_per_chunk
         self.model = model
@@ -131,6 +135,7 @@ class StubLLM:
             supports_json_schema,
             supports_json_mode,
             refused_params,
+            alternating_roles,
             chunk_delay,
         )
         self._queue: deque[Behaviour] = deque()
@@ -228,6 +233,7 @@ class StubLLM:
             self.supports_json_schema,
             self.supports_json_mode,
             self.refused_params,
+            self.alternating_roles,
             self.chunk_delay,
         ) = self._defaults
 
@@ -300,6 +306,11 @@ class StubLLM:
         return JSONResponse(self._completion(body, text))
 
     def _check_response_format(self, body: Body) -> Response | None:
+        if self.alternating_roles:
+            roles = [m.get("role") for m in body.get("messages", []) if m.get("role") != "system"]
+            if roles != ["user", "assistant"] * (len(roles) // 2) + ["user"] * (len(roles) % 2):
+                message = "Conversation roles must alternate user/assistant/user/assistant/..."
+                return _error(400, message, param="messages")
         for name in sorted(self.refused_params & body.keys()):
             return _error(400, f"Unsupported parameter: '{name}' with this model", param=name)
         fmt = body.get("response_format")

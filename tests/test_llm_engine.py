@@ -154,7 +154,7 @@ def test_the_actor_prompt_carries_persona_language_and_hidden_state(
     assert "English" in system and "Trust in the trainee" in system
     assert "lecture" in system  # the director's perception of the trainee's move
     assert "react_hard" not in system  # beats are explained, not named
-    assert [m["role"] for m in body["messages"][1:]] == ["assistant", "user"]
+    assert [m["role"] for m in body["messages"][1:]] == ["user", "assistant", "user"]
     assert body["messages"][-1]["content"] == "You obviously don't understand the web."
     records = calls(database_url)
     assert [c.purpose for c in records] == ["actor", "actor"]
@@ -168,6 +168,22 @@ def test_several_messages_in_a_row_are_split(client: TestClient, stub: StubLLM) 
     replies = say(client, sid, "Hello").json()["replies"]
     assert [r["content"] for r in replies] == ["Wait.", "Forget what I said.", "Call me!"]
     assert [r["seq"] for r in replies] == [3, 4, 5]
+
+
+def test_a_burst_goes_back_to_the_model_as_one_turn(client: TestClient, stub: StubLLM) -> None:
+    """Many chat templates refuse two assistant (or user) turns in a row, or a conversation
+    whose first turn is the assistant's: the client's burst is one turn written the way the
+    prompt asks for bursts, after the cue the opening answered."""
+    stub.alternating_roles = True
+    stub.script(Reply("Hi!\n---\nAre you there?"))
+    sid = start(client)["session"]["id"]
+    stub.script(Reply("Wait.\n---\nForget what I said."))
+    assert say(client, sid, "Hello").status_code == 200
+    assert say(client, sid, "Tell me more.").status_code == 200
+    sent = [m for m in stub.requests[-1]["messages"] if m["role"] != "system"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant", "user"]
+    assert sent[1]["content"] == "Hi!\n---\nAre you there?"
+    assert sent[3]["content"] == "Wait.\n---\nForget what I said."
 
 
 def test_the_director_still_ends_the_session(client: TestClient, catalog) -> None:  # type: ignore[no-untyped-def]

@@ -170,12 +170,18 @@ class LLMActor:
     ) -> Iterator[str | Reply]:
         prompt = self.prompt(persona, language, state, directive)
         messages = [{"role": "system", "content": prompt.text}]
-        messages += [
-            {"role": "user" if role == "trainee" else "assistant", "content": content}
-            for role, content in history
-        ]
-        if len(messages) == 1:
+        if not history or history[0][0] != "trainee":
+            # the cue the opening was written to, kept in later turns: the conversation
+            # starts with a user turn, as chat templates expect
             messages.append({"role": "user", "content": self.texts["start"](language)})
+        for role, content in history:
+            said = "user" if role == "trainee" else "assistant"
+            if messages[-1]["role"] == said:
+                # Several messages in a row, written as the prompt asks for them: many chat
+                # templates (Mistral's, Gemma's) refuse two turns of the same role in a row.
+                messages[-1]["content"] += SEPARATOR + content
+            else:
+                messages.append({"role": said, "content": content})
         meta = {
             "engine": self.name,
             "model": self.model,
