@@ -24,7 +24,7 @@ from typing import Annotated, Any
 import typer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from app.catalog import ROOT, Catalog, CatalogError, Language, load_catalog
 from app.engine.grader import Criterion, Role, TranscriptMessage, Verdict, score_of
@@ -472,3 +472,22 @@ def export_reviews_as_gold(
         "labels": labels,
         "score": score,
     }
+
+
+def reviewed_sessions(
+    db: Session, *, reviewer_id: int | None = None, persona_id: str | None = None
+) -> list[str]:
+    """Ids of the sessions with at least one coach verdict (by one reviewer, of one persona),
+    oldest first: what `export_reviews_as_gold` can write."""
+    query = (
+        select(Review.session_id)
+        .join(PracticeSession, col(PracticeSession.id) == col(Review.session_id))
+        .where(col(Review.verdict).is_not(None), col(Review.technique_id).is_not(None))
+        .group_by(col(Review.session_id))
+        .order_by(func.min(Review.id))
+    )
+    if reviewer_id is not None:
+        query = query.where(Review.reviewer_id == reviewer_id)
+    if persona_id is not None:
+        query = query.where(PracticeSession.persona_id == persona_id)
+    return list(db.exec(query).all())

@@ -372,6 +372,45 @@ def _grade_here(
     return result.model_dump(mode="json")
 
 
+@cli.command("reviews-to-gold")
+def reviews_to_gold(
+    folder: Annotated[Path, typer.Argument(help="where to write the gold files (created)")],
+    reviewer: Annotated[
+        str | None, typer.Option("--reviewer", help="one coach's verdicts only (username)")
+    ] = None,
+    persona: Annotated[str | None, typer.Option("--persona", help="one persona's sessions")] = None,
+) -> None:
+    """Write every session a coach gave verdicts on as a gold file, the coaches' verdicts as
+    labels, for `sparring calibrate --gold-dir FOLDER`: how far the grader agrees with your
+    own coaches, on your own trainees' conversations."""
+    from sqlmodel import select
+
+    from app.calibration import export_reviews_as_gold, gold_yaml, reviewed_sessions
+    from app.models import User
+
+    with _database() as db:
+        reviewer_id = None
+        if reviewer is not None:
+            found = db.exec(select(User).where(User.username == reviewer)).first()
+            if found is None:
+                _fail(f"no user named '{reviewer}' here")
+            reviewer_id = found.id
+        ids = reviewed_sessions(db, reviewer_id=reviewer_id, persona_id=persona)
+        if not ids:
+            by = f" by {reviewer}" if reviewer else ""
+            _fail(f"no session has a coach's verdict{by} yet: review some on the desk first")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            for session_id in ids:
+                gold = export_reviews_as_gold(db, session_id, reviewer_id=reviewer_id)
+                name = f"{gold['persona']}-{gold['language']}-{session_id}.yaml"
+                (folder / name).write_text(gold_yaml(gold), encoding="utf-8")
+        except OSError as exc:
+            _fail(f"cannot write to {folder}: {exc}")
+    typer.echo(f"wrote {len(ids)} gold files to {folder}")
+    typer.echo(f"next: sparring calibrate --gold-dir {folder} [--engine llm]")
+
+
 # ---------------------------------------------------------------- export and import
 
 

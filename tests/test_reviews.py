@@ -6,14 +6,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from fastapi.testclient import TestClient
 from sqlalchemy import event
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from app import auth, reviews
+from app.cli import cli
 from app.models import (
     CriterionResult,
     Grade,
@@ -374,3 +378,36 @@ def test_a_coach_cannot_review_their_own_session(
         json={"verdicts": {criteria[0]["technique_id"]: "applied"}},
     )
     assert response.status_code == 403 and "your own session" in response.json()["detail"]
+
+
+def test_coaches_verdicts_become_a_gold_set_to_calibrate_against(
+    world: dict[str, Any], use_database: Callable[[str], None], tmp_path: Path
+) -> None:
+    """The loop from the desk back to the grader: every reviewed session as a gold file,
+    which `sparring calibrate` measures the grader against."""
+    sid, grade = world["sid"], world["grade"]
+    first = grade["criteria"][0]
+    overridden = "violated" if first["verdict"] != "violated" else "applied"
+    body = {"verdicts": {first["technique_id"]: overridden}}
+    assert world["coach"].post(f"/api/sessions/{sid}/reviews", json=body).status_code == 200
+    use_database(str(world["coach"].app.state.engine.url))
+    runner, folder = CliRunner(), tmp_path / "ours"
+
+    none = runner.invoke(cli, ["reviews-to-gold", str(folder), "--reviewer", "root"])
+    assert none.exit_code == 1 and "no session has a coach's verdict by root yet" in none.stderr
+    wrote = runner.invoke(cli, ["reviews-to-gold", str(folder), "--reviewer", "carla"])
+    assert wrote.exit_code == 0, wrote.output
+    assert "wrote 1 gold files" in wrote.stdout
+    (path,) = folder.glob("*.yaml")
+    gold = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert gold["session_id"] == sid and gold["labels"][first["technique_id"]] == overridden
+
+    measured = runner.invoke(cli, ["calibrate", "--gold-dir", str(folder)])
+    assert measured.exit_code == 0, measured.output
+    techniques = len(grade["criteria"])
+    assert f"on 1 gold transcripts in {folder}" in measured.stdout
+    overall = next(
+        line.split() for line in measured.stdout.splitlines() if line.startswith("overall")
+    )
+    # the offline grader grades the transcript as it did; the coach overrode one verdict
+    assert overall[1:3] == [str(techniques), f"{round(100 * (techniques - 1) / techniques)}%"]
