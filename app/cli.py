@@ -20,6 +20,7 @@ import yaml
 from app.calibration import calibrate_command
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.cli_assignments import assignments
+from app.cli_llm import llm_check
 from app.cli_options import TokenOption, UrlOption
 from app.cli_practise import practise
 from app.cli_users import users
@@ -40,6 +41,7 @@ cli.add_typer(users, name="users")
 cli.add_typer(assignments, name="assignments")
 cli.command("practise")(practise)
 cli.command("calibrate")(calibrate_command)
+cli.command("llm-check")(llm_check)
 
 LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
 OutputOption = Annotated[

@@ -15,10 +15,12 @@ import pytest
 from fastapi.testclient import TestClient
 from llm_stub import DropMidStream, Garbled, Hang, Reply, Status, StubLLM
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from app import auth
 from app.catalog import Catalog
-from app.config import Settings
+from app.cli import cli
+from app.config import Settings, get_settings
 from app.db import get_engine
 from app.engine.llm import ThinkingFilter
 from app.main import create_app
@@ -533,3 +535,50 @@ def test_a_real_chat_the_model_fails_to_grade_gives_the_form_back_to_retry(
     assert 'value="Marco"' in failed.text  # the form as it was sent
     again = client.post("/grade-chat?lang=it", data=form | {"engine": "llm"}, files=files)
     assert again.status_code == 200 and 'id="score"' in again.text
+
+
+# ---------------------------------------------------------------- sparring llm-check
+
+
+@pytest.fixture
+def endpoint(stub: StubLLM, monkeypatch: pytest.MonkeyPatch) -> Iterator[StubLLM]:
+    """The CLI's settings pointed at the stub, as the environment would."""
+    stub.reset()
+    stub.responder = responder
+    monkeypatch.setenv("SPARRING_LLM_BASE_URL", stub.base_url)
+    monkeypatch.setenv("SPARRING_LLM_MAX_RETRIES", "0")
+    monkeypatch.setenv("SPARRING_ACTOR_MODEL", "actor-model")
+    get_settings.cache_clear()
+    yield stub
+    get_settings.cache_clear()
+
+
+def test_llm_check_tries_the_endpoint_as_a_session_would(endpoint: StubLLM) -> None:
+    endpoint.refused_params = frozenset({"temperature"})
+    checked = CliRunner().invoke(cli, ["llm-check", "--lang", "it"])
+    assert checked.exit_code == 0, checked.output
+    out = checked.stdout
+    assert f"endpoint {endpoint.base_url}; actor model actor-model" in out
+    assert "actor: the opening in" in out and "actor: a reply in" in out and CLIENT_LINE in out
+    assert "structured output: json_schema" in out
+    assert "token counts reported for 3 of 3 calls" in out
+    assert "refused: actor-model: temperature, gpt-4o-mini: temperature" in out
+    assert out.rstrip().endswith("ok: the llm engine works with this endpoint")
+    actor = [body for body in endpoint.requests if body["model"] == "actor-model"]
+    sent = actor[-1]["messages"][-1]["content"]  # what the check says to the client
+    assert sent.startswith("Buongiorno, sono la sua consulente.")
+
+
+def test_llm_check_names_the_step_that_failed(
+    endpoint: StubLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint.script(Reply("Hello."), Status(500, "the model fell over"))
+    failed = CliRunner().invoke(cli, ["llm-check"])
+    assert failed.exit_code == 1 and "Traceback" not in failed.output
+    assert "error: a reply failed: the model endpoint answered 500" in failed.stderr
+    monkeypatch.delenv("SPARRING_LLM_BASE_URL")
+    monkeypatch.delenv("SPARRING_LLM_API_KEY", raising=False)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    get_settings.cache_clear()
+    unset = CliRunner().invoke(cli, ["llm-check"])
+    assert unset.exit_code == 1 and "no model endpoint is configured" in unset.stderr

@@ -14,6 +14,7 @@ from app.engine.actors import Actor, Reply
 from app.engine.detectors import detect, move_ids
 from app.engine.director import ClientState, Directive, end_by_trainee, observe, opening
 from app.engine.grader import TranscriptMessage
+from app.engine.llm import CallRecord
 
 
 @dataclass
@@ -65,9 +66,11 @@ class Rehearsal:
         seed: int,
         actor: Actor,
         on_event: Callable[[str | Reply], None] | None = None,
+        calls: list[CallRecord] | None = None,
     ) -> None:
         self.catalog, self.persona, self.language = catalog, persona, language
         self.seed, self.actor, self.on_event = seed, actor, on_event
+        self.calls: list[CallRecord] = [] if calls is None else calls  # the model's, if any
         self.transcript: list[TranscriptMessage] = []
         self.state, directive = opening(persona, difficulty)
         self.opening = self._speak(self.state, directive)
@@ -82,7 +85,7 @@ class Rehearsal:
             directive=directive,
             history=[(m.role, m.content) for m in self.transcript],
             seed=self.seed,
-            calls=[],
+            calls=self.calls,
         ):
             if isinstance(item, Reply):
                 replies.append(item)
