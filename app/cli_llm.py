@@ -12,7 +12,7 @@ from app.engine.actors import Reply
 
 
 class _Clock:
-    """When the client's first words of each message came, as the trainee would see them."""
+    """How long the trainee waits for the first words of an answer, and for the whole of it."""
 
     def __init__(self) -> None:
         self.started = self.first = 0.0
