@@ -377,6 +377,26 @@ def test_a_stream_cut_mid_reply_is_stored_as_incomplete_and_retryable(
     assert "one two three" not in json.dumps(stub.requests[-1]["messages"])
 
 
+def test_a_reply_with_no_text_is_a_failure_to_retry_not_a_silent_client(
+    client: TestClient, stub: StubLLM, database_url: str
+) -> None:
+    """A reasoning model can spend its whole budget thinking and answer nothing: the trainee
+    must not be left waiting for a reply that never comes."""
+    sid = start(client)["session"]["id"]
+    stub.script(Reply(THOUGHT + "  "))
+    empty = say(client, sid, "What matters most to you?")
+    assert empty.status_code == 502 and "answered with no text" in empty.json()["detail"]
+    assert calls(database_url)[-1].outcome == "error"
+    retried = say(client, sid, "What matters most to you?")
+    assert retried.status_code == 200 and retried.json()["replies"][0]["content"] == CLIENT_LINE
+    state = client.get(f"/api/sessions/{sid}").json()["session"]["state"]
+    assert state["turn"] == 1  # the failed attempt did not count as a turn
+
+    stub.script(Reply(""))
+    opening = client.post("/api/sessions", json={"persona_id": PERSONA, "language": "en"})
+    assert opening.status_code == 502 and "nothing was stored" in opening.json()["detail"]
+
+
 def test_a_failed_opening_stores_nothing(client: TestClient, stub: StubLLM) -> None:
     stub.script(Status(503))
     response = client.post("/api/sessions", json={"persona_id": PERSONA, "language": "en"})

@@ -188,14 +188,14 @@ class LLMActor:
             "beat": directive.beat,
             "prompt_version": prompt.version,
         }
-        splitter = _Splitter()
+        splitter, records, said = _Splitter(), calls if calls is not None else [], 0
         try:
             for delta in self.client.stream(
                 purpose="actor",
                 model=self.model,
                 messages=messages,
                 version=prompt.version,
-                calls=calls if calls is not None else [],
+                calls=records,
                 temperature=self.temperature,
             ):
                 text, done = splitter.feed(delta)
@@ -203,6 +203,7 @@ class LLMActor:
                     yield text
                 for message in done:
                     if message.strip():
+                        said += 1
                         yield Reply(message.strip(), directive.beat, meta)
         except LLMError as exc:
             exc.partial = splitter.close().strip()
@@ -210,3 +211,13 @@ class LLMActor:
         last = splitter.close().strip()
         if last:
             yield Reply(last, directive.beat, meta)
+        elif not said:
+            # A client who says nothing would leave the trainee waiting for an answer that
+            # never comes: a failure like any other, stored and retried the same way.
+            failure = (
+                "the model answered with no text (a reasoning model may have spent its "
+                "budget thinking)"
+            )
+            if records:
+                records[-1].outcome, records[-1].error = "error", failure
+            raise LLMError(failure)
