@@ -23,6 +23,7 @@ from app.cli_assignments import assignments
 from app.cli_llm import llm_check
 from app.cli_options import TokenOption, UrlOption
 from app.cli_practise import practise
+from app.cli_usage import usage_command
 from app.cli_users import users
 from app.engine.grader import HEURISTIC_GRADER
 
@@ -42,6 +43,7 @@ cli.add_typer(assignments, name="assignments")
 cli.command("practise")(practise)
 cli.command("calibrate")(calibrate_command)
 cli.command("llm-check")(llm_check)
+cli.command("usage")(usage_command)
 
 LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
 OutputOption = Annotated[

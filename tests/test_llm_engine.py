@@ -9,12 +9,13 @@ import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import DropMidStream, Garbled, Hang, Reply, Status, StubLLM
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select, update
 from typer.testing import CliRunner
 
 from app import auth
@@ -602,3 +603,32 @@ def test_llm_check_names_the_step_that_failed(
     get_settings.cache_clear()
     unset = CliRunner().invoke(cli, ["llm-check"])
     assert unset.exit_code == 1 and "no model endpoint is configured" in unset.stderr
+
+
+def test_usage_sums_the_model_calls_for_whoever_pays(
+    client: TestClient, stub: StubLLM, database_url: str, use_database: Any
+) -> None:
+    sid = start(client)["session"]["id"]
+    assert say(client, sid, "What matters most to you?").status_code == 200
+    stub.script(Status(500, "down"))
+    assert say(client, sid, "Tell me more.").status_code == 502
+    assert client.post(f"/api/sessions/{sid}/end").json()["status"] == "done"
+    use_database(database_url)
+    runner = CliRunner()
+    rows = json.loads(runner.invoke(cli, ["usage", "--json"]).stdout)
+    by = {(r["purpose"], r["model"]): r for r in rows}
+    assert set(by) == {("actor", "actor-model"), ("grader", "grader-model")}
+    actor = by["actor", "actor-model"]
+    assert (actor["calls"], actor["errors"], actor["uncounted"]) == (3, 1, 1)
+    assert actor["tokens_in"] > 0 and actor["tokens_out"] > 0
+    shown = runner.invoke(cli, ["usage", "--days", "7"]).stdout
+    assert "actor-model" in shown and f"total: {len(calls(database_url))} calls" in shown
+    with Session(get_engine(database_url)) as db:  # the grade, made 40 days ago
+        db.exec(
+            update(LLMCall)
+            .where(col(LLMCall.purpose) == "grader")
+            .values(created_at=datetime.now(UTC) - timedelta(days=40))
+        )
+        db.commit()
+    recent = json.loads(runner.invoke(cli, ["usage", "--json"]).stdout)  # the last 30 days
+    assert [(r["purpose"], r["calls"]) for r in recent] == [("actor", 3)]
