@@ -639,6 +639,23 @@ def test_the_chat_says_what_the_trainee_will_be_graded_on(
     assert listed.count("<dt>") == len(catalog.personas["yes-then-sells"].techniques)
 
 
+def test_the_chat_knows_what_the_client_picked_up(browser_as: Login, catalog: Catalog) -> None:
+    """The moves the director detected in each trainee message, and their names in the
+    page's language, for the script that shows them when the trainee asks (see e2e)."""
+    ada = browser_as("ada", "trainee", ["blue"])
+    started = ada.form("/practice", {"persona_id": "yes-then-sells", "language": "en"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    ada.form(f"/sessions/{sid}/say", {"content": "I understand. What matters most to you?"})
+    ada.form(f"/sessions/{sid}/say", {"content": "Ok."})
+    page = unescape(ada.client.get(f"/sessions/{sid}?lang=it").text)
+    said = re.findall(r'class="msg msg-trainee"[^>]*data-moves="([^"]*)"', page)
+    assert said[1] == "" and {"empathy", "open_question"} <= set(said[0].split())
+    assert 'id="show-heard-field" hidden' in page  # the choice needs the script
+    labels = json.loads(re.search(r'id="chat-strings">([^<]*)<', page).group(1))  # type: ignore[union-attr]
+    assert labels["heard"] == "Il cliente ha colto" and labels["move.empathy"] == "empatia"
+    assert {f"move.{m}" for m in catalog.moves} <= labels.keys()
+
+
 def test_a_coach_assigns_a_client_and_sees_who_has_practised(browser_as: Login) -> None:
     carla = browser_as("carla", "coach", ["blue"])
     ada = browser_as("ada", "trainee", ["blue"])

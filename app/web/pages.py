@@ -272,6 +272,7 @@ def _message_view(message: Message | TranscriptMessage) -> dict[str, Any]:
         "content": message.content,
         # a conversation recorded elsewhere has only whole messages
         "status": message.status if isinstance(message, Message) else "complete",
+        "moves": message.moves if isinstance(message, Message) else [],
     }
 
 
@@ -293,9 +294,13 @@ def conversation(
     state = service.state_public(catalog, record)
     js_strings = {
         key: t(f"chat.{key}")
-        for key in ("client", "you", "typing", "ended", "error", "sending", "cut", "see_report")
-    }
+        for key in (
+            "client", "you", "typing", "ended", "error", "sending", "cut", "see_report", "heard",
+            "heard_nothing",
+        )
+    }  # fmt: skip
     js_strings["outcome"] = t("report.outcome")
+    js_strings |= {f"move.{m}": t(f"move.{m}") for m in catalog.moves}
     js_strings |= {key: t(key) for key in strings() if key.startswith("error_code.")}
     js_strings |= {f"mood.{m}": t(f"mood.{m}") for m in MOODS}
     js_strings |= {f"phase.{p}": t(f"phase.{p}") for p in PHASES}

@@ -332,7 +332,18 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     assert page.locator("#meter-trust").get_attribute("optimum") == "100"
     assert_deltas_judged(meter_deltas(page))
     assert page.locator("#mood").inner_text() in {"warm", "neutral", "cold"}
+
+    # -- what the client picked up from each message, on request, remembered by the browser
+    heard = page.locator("#msg-2 .heard")
+    assert not heard.is_visible()
+    page.get_by_label("Show what the client picks up").check()
+    assert heard.is_visible() and heard.inner_text().startswith("The client picked up: ")
+    assert heard.inner_text() == "The client picked up: empathy · an open question"
+    assert page.locator("#transcript li.msg-trainee .heard:visible").count() == 3
     shot(page, "05-chat-after-turns")
+    page.reload()
+    assert page.get_by_label("Show what the client picks up").is_checked()
+    assert page.locator("#msg-2 .heard").is_visible()
 
     # -- end it and read the report card
     page.get_by_role("button", name="End and see the report card").click()

@@ -41,11 +41,47 @@
     return item;
   }
 
+  // What the client picked up from a trainee's message (its detected moves), shown when the
+  // trainee asks for it. A plain question says nothing more beside an open one or an invitation.
+  function heardLine(moves) {
+    const line = document.createElement("p");
+    line.className = "heard";
+    const asked = moves.includes("open_question") || moves.includes("invite_discussion");
+    const shown = moves.filter((move) => !(asked && move === "question"));
+    const labels = shown.map((move) => strings[`move.${move}`] || move);
+    line.textContent = `${strings["heard"]}: ${labels.length ? labels.join(" · ") : strings["heard_nothing"]}`;
+    return line;
+  }
+  for (const item of log.querySelectorAll("li.msg-trainee[data-moves]")) {
+    item.append(heardLine(item.dataset.moves.split(" ").filter(Boolean)));
+  }
+
   function addMessage(message) {
     if (document.getElementById(`msg-${message.seq}`)) return; // a retried turn
-    log.append(bubble(message.role, message.seq, message.content));
+    const item = bubble(message.role, message.seq, message.content);
+    if (message.role === "trainee") item.append(heardLine(message.moves || []));
+    log.append(item);
     scrollDown();
   }
+
+  // The choice to see what the client picks up stays with the browser, for every session.
+  const heardToggle = document.getElementById("show-heard");
+  const showHeard = (on) => root.classList.toggle("show-heard", on);
+  try {
+    heardToggle.checked = window.localStorage.getItem("sparring.showHeard") === "1";
+  } catch (_) {
+    /* storage blocked: the box starts unticked */
+  }
+  showHeard(heardToggle.checked);
+  document.getElementById("show-heard-field").hidden = false;
+  heardToggle.addEventListener("change", () => {
+    showHeard(heardToggle.checked);
+    try {
+      window.localStorage.setItem("sparring.showHeard", heardToggle.checked ? "1" : "0");
+    } catch (_) {
+      /* not remembered */
+    }
+  });
 
   let streaming = null;
   function streamDelta(text) {
