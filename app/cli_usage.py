@@ -1,5 +1,5 @@
 """`sparring usage`: the model calls of this machine's database, summed by purpose and model
-(calls, failures, tokens, latency), over the last days or since a date."""
+(calls, failures, tokens, latency), over the last days."""
 
 from __future__ import annotations
 

@@ -175,13 +175,13 @@ class LLMActor:
             # starts with a user turn, as chat templates expect
             messages.append({"role": "user", "content": self.texts["start"](language)})
         for role, content in history:
-            said = "user" if role == "trainee" else "assistant"
-            if messages[-1]["role"] == said:
+            speaker = "user" if role == "trainee" else "assistant"
+            if messages[-1]["role"] == speaker:
                 # Several messages in a row, written as the prompt asks for them: many chat
                 # templates (Mistral's, Gemma's) refuse two turns of the same role in a row.
                 messages[-1]["content"] += SEPARATOR + content
             else:
-                messages.append({"role": said, "content": content})
+                messages.append({"role": speaker, "content": content})
         meta = {
             "engine": self.name,
             "model": self.model,
