@@ -263,6 +263,40 @@ def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None
             db.commit()
 
 
+def test_the_upgrade_brings_old_sqlite_seeds_into_range(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """SQLite integers are 64-bit: an early database could hold seeds that no export or
+    PostgreSQL takes. After the upgrade the session exports like any other."""
+    from app import transfer
+    from app.catalog import load_catalog
+    from app.engine.director import opening
+
+    state, _ = opening(load_catalog().personas[PERSONA], "medium")
+
+    engine = get_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0004")
+    with Session(engine) as db:
+        user = User(username="ada", password_hash="!", role="admin")
+        db.add(user)
+        db.flush()
+        record = PracticeSession(
+            persona_id=PERSONA, language="en", difficulty="medium", seed=3_000_000_000,
+            engine="offline", user_id=user.id, trainee="ada", state=state.model_dump(),
+        )  # fmt: skip
+        db.add(record)
+        db.commit()
+        sid = record.id
+    migrate(engine)
+    with Session(engine) as db:
+        seed = db.get(PracticeSession, sid).seed  # type: ignore[union-attr]
+        assert 0 <= seed <= 2**31 - 1 and seed == 3_000_000_000 % 2**31
+        bundle = transfer.export_sessions(db=db, user=None)
+        assert [s.session.id for s in bundle.sessions] == [sid]
+
+
 def test_a_session_without_a_word_of_the_trainee_is_discarded_not_graded(
     client: TestClient,
 ) -> None:
