@@ -377,6 +377,19 @@ def test_every_persona_meter_has_labels_and_a_good_direction() -> None:
     }  # fmt: skip
 
 
+def test_every_move_has_a_name_for_the_chat() -> None:
+    """What the client picked up is named on the chat page: a move added to
+    prompts/moves.yaml needs its name in both languages too."""
+    table = strings()
+    unnamed = sorted(
+        m for m in load_catalog().moves if set(table.get(f"move.{m}", {})) != {"it", "en"}
+    )
+    assert unnamed == [], "add them to the move: section of app/templates/i18n.yaml"
+    assert sorted(k.removeprefix("move.") for k in table if k.startswith("move.")) == sorted(
+        load_catalog().moves
+    ), "a name for a move that no longer exists"
+
+
 # ---------------------------------------------------------------- accessibility
 
 
