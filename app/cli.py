@@ -384,9 +384,10 @@ def reviews_to_gold(
     ] = None,
     persona: Annotated[str | None, typer.Option("--persona", help="one persona's sessions")] = None,
 ) -> None:
-    """Write every session a coach gave verdicts on as a gold file, the coaches' verdicts as
-    labels, for `sparring calibrate --gold-dir FOLDER`: how far the grader agrees with your
-    own coaches, on your own trainees' conversations."""
+    """Write the sessions coaches gave verdicts on as gold files, for `sparring calibrate`.
+
+    The coaches' verdicts are the labels; `sparring calibrate --gold-dir FOLDER` then says how
+    far the grader agrees with your own coaches, on your own trainees' conversations."""
     from sqlmodel import select
 
     from app.calibration import export_reviews_as_gold, gold_yaml, reviewed_sessions
