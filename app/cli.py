@@ -416,6 +416,38 @@ def reviews_to_gold(
     typer.echo(f"next: sparring calibrate --gold-dir {folder} [--engine llm]")
 
 
+@cli.command("purge")
+def purge_command(
+    before: Annotated[
+        str, typer.Option("--before", help="sessions last active before this date (YYYY-MM-DD)")
+    ],
+    trainee: Annotated[
+        str | None, typer.Option("--trainee", help="one trainee's sessions only (username)")
+    ] = None,
+    yes: Annotated[bool, typer.Option("--yes", help="delete; without it, only count")] = False,
+) -> None:
+    """Delete old sessions with their messages, grades and reviews (a retention policy).
+
+    Without --yes it only says what would go. Model-call records stay, without their
+    session, for `sparring usage`."""
+    from datetime import UTC, datetime
+
+    from app import retention
+
+    try:
+        cutoff = datetime.strptime(before, "%Y-%m-%d").replace(tzinfo=UTC)
+    except ValueError:
+        _fail(f"--before must be a date like 2026-01-31, not {before!r}", 2)
+    with _database() as db:
+        ids = retention.stale_sessions(db, before=cutoff, username=trainee)
+        counts = retention.purge(db, ids) if yes else retention.count(db, ids)
+    what = (
+        f"{counts.sessions} sessions last active before {before} "
+        f"({counts.messages} messages, {counts.grades} grades, {counts.reviews} coach reviews)"
+    )
+    typer.echo(f"deleted {what}" if yes else f"would delete {what}; add --yes to delete them")
+
+
 # ---------------------------------------------------------------- export and import
 
 
