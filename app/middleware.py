@@ -100,15 +100,10 @@ class BodyLimit:
                 await self.refuse(scope, limit)(scope, receive, send)
 
 
-def too_large_message(limit: int) -> str:
-    return f"the request body is too large; the limit is {limit} bytes"
-
-
 def too_large_json(_scope: Scope, limit: int) -> Response:
-    return JSONResponse(
-        {"detail": too_large_message(limit), "code": "body_too_large", "params": {"limit": limit}},
-        status_code=413,
-    )
+    detail = f"the request body is too large; the limit is {limit} bytes"
+    body = {"detail": detail, "code": "body_too_large", "params": {"limit": limit}}
+    return JSONResponse(body, status_code=413)
 
 
 class _TooLarge(Exception):
