@@ -306,6 +306,18 @@ def test_saving_a_review_records_only_the_verdicts_the_coach_chose(browser_as: L
     assert "— nessun giudizio —" in carla.client.get(f"/desk/{sid}?lang=it").text
 
 
+def test_the_review_shows_the_moves_the_detectors_found(browser_as: Login) -> None:
+    """What the director and the offline grader went by, for the coach correcting them."""
+    ada, carla = browser_as("ada", "trainee", ["blue"]), browser_as("carla", "coach", ["blue"])
+    sid = play(ada, "I understand. What matters most to you?")
+    page = unescape(carla.client.get(f"/desk/{sid}?lang=en").text)
+    detected = re.findall(r'<p class="heard">([^<]*)</p>', page)
+    assert len(detected) == 1 and detected[0].startswith("Moves detected: ")
+    assert "empathy" in detected[0] and "an open question" in detected[0]
+    italian = unescape(carla.client.get(f"/desk/{sid}?lang=it").text)
+    assert "Mosse rilevate: " in italian and "empatia" in italian
+
+
 def test_commenting_on_a_message_saves_the_whole_review(browser_as: Login) -> None:
     ada = browser_as("ada", "trainee", ["blue"])
     carla = browser_as("carla", "coach", ["blue"])
