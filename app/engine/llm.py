@@ -105,7 +105,6 @@ class PooledStream(openai.Stream[object]):
 
 
 THINK_OPEN, THINK_CLOSE = "<think>", "</think>"
-_THINKING = re.compile(r"^\s*<think>.*?</think>\s*", re.DOTALL)
 
 
 class ThinkingFilter:
@@ -281,7 +280,8 @@ class LLMClient:
                 record.tokens_out = response.usage.completion_tokens
             if not response.choices:
                 raise LLMError("the model endpoint answered with no choices")
-            return _THINKING.sub("", response.choices[0].message.content or "", count=1)
+            thinking = ThinkingFilter()  # the same rule as a streamed reply's, whole
+            return thinking.feed(response.choices[0].message.content or "") + thinking.close()
         except openai.APIError as exc:
             record.outcome, record.error = "error", describe(exc)
             raise
