@@ -6,7 +6,7 @@ and language after the assignment was set. Coaches see who has done it and with 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row
@@ -14,7 +14,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from app.catalog import Catalog, Difficulty, Language
 from app.errors import Forbidden, Invalid, NotFound
-from app.models import Assignment, PracticeSession, Team, TeamMember, User, as_utc
+from app.models import Assignment, PracticeSession, Team, TeamMember, User, as_utc, utcnow
 
 MAX_NOTE_CHARS = 500
 SETTERS = ("coach", "admin")
@@ -81,6 +81,14 @@ def create(
     if request.persona_id not in catalog.personas:
         raise Invalid(
             f"no persona '{request.persona_id}'", ("body", "persona_id"), code="no_persona"
+        )
+    # a day's grace: the coach's today may still be yesterday in UTC
+    if request.due is not None and request.due < utcnow().date() - timedelta(days=1):
+        raise Invalid(
+            f"the due date {request.due} is in the past",
+            ("body", "due"),
+            code="due_in_past",
+            due=request.due.isoformat(),
         )
     assignment = Assignment(
         team_id=team.id,  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,16 +14,29 @@ import pytest
 from fastapi.testclient import TestClient
 from live_server import LiveServer
 from sqlalchemy import event
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 from typer.testing import CliRunner
 
 from app import auth
 from app.cli import cli
 from app.config import Settings
 from app.db import get_engine
-from app.models import User, UserCreate
+from app.models import Assignment, User, UserCreate
 
 ASSIGN = {"team": "blue", "persona_id": "loyal-debtor", "difficulty": "easy", "language": "en"}
+DUE = (date.today() + timedelta(days=4)).isoformat()
+
+
+def time_passes(database_url: str, due: date) -> None:
+    """Every assignment's due date becomes `due`, as if the days went by (a past date can
+    not be set)."""
+    engine = get_engine(database_url)
+    with Session(engine) as db:
+        db.exec(update(Assignment).values(due=due))
+        db.commit()
+    engine.dispose()
+
+
 runner = CliRunner()
 
 
@@ -95,6 +109,7 @@ def test_bad_assignments_are_clear_4xx(login_as: Callable[..., TestClient]) -> N
         (ASSIGN | {"language": "fr"}, 422, "language"),
         (ASSIGN | {"note": "x" * 501}, 422, "note"),
         (ASSIGN | {"due": "next Friday"}, 422, "due"),
+        (ASSIGN | {"due": "2020-01-31"}, 422, "the due date 2020-01-31 is in the past"),
     ]
     for body, status, words in cases:
         response = carla.post("/api/assignments", json=body)
@@ -110,8 +125,8 @@ def test_the_sessions_played_stay_when_an_assignment_goes(
 ) -> None:
     carla = login_as("carla", "coach", ["blue"])
     ada = login_as("ada", "trainee", ["blue"])
-    assignment_id = carla.post("/api/assignments", json=ASSIGN | {"due": "2026-12-11"}).json()["id"]
-    assert ada.get("/api/assignments").json()[0]["due"] == "2026-12-11"
+    assignment_id = carla.post("/api/assignments", json=ASSIGN | {"due": DUE}).json()["id"]
+    assert ada.get("/api/assignments").json()[0]["due"] == DUE
     done = play(ada)
     assert carla.delete(f"/api/assignments/{assignment_id}").status_code == 204
     assert ada.get(f"/api/sessions/{done['id']}").status_code == 200
@@ -160,9 +175,10 @@ def test_cli_sets_lists_shows_and_removes_an_assignment_here(
     made = runner.invoke(
         cli,
         ["assignments", "set", "blue", "loyal-debtor", "--difficulty", "easy", "--lang", "en",
-         "--note", "Before Friday", "--due", "2020-01-31", *as_carla],
+         "--note", "Before Friday", "--due", DUE, *as_carla],
     )  # fmt: skip
     assert made.exit_code == 0, made.output
+    time_passes(settings.database_url, date(2020, 1, 31))
     assert "blue (2 trainees) to practise with loyal-debtor" in made.stdout
     assignment_id = carla_list(as_carla)[0]["id"]
     assert ada.get("/api/assignments").json()[0]["note"] == "Before Friday"  # the pages' too

@@ -8,16 +8,17 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from html import unescape
 from html.parser import HTMLParser
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, select, update
 
 from app import auth
 from app.catalog import Catalog, load_catalog
-from app.models import User, UserCreate
+from app.models import Assignment, User, UserCreate
 from app.web.i18n import from_accept_language, strings
 from app.web.render import STATIC_DIR
 from app.web.view import meter_directions
@@ -314,8 +315,79 @@ def test_the_review_shows_the_moves_the_detectors_found(browser_as: Login) -> No
     detected = re.findall(r'<p class="heard">([^<]*)</p>', page)
     assert len(detected) == 1 and detected[0].startswith("Moves detected: ")
     assert "empathy" in detected[0] and "an open question" in detected[0]
+    assert "a question" not in detected[0]  # the open one says it already
+    trainee_line = re.compile(r'<span class="who">\d+\. ada</span>')
+    assert trainee_line.search(page)  # the coach did not write it: "You" would lie
     italian = unescape(carla.client.get(f"/desk/{sid}?lang=it").text)
     assert "Mosse rilevate: " in italian and "empatia" in italian
+    report = carla.client.get(f"/sessions/{sid}/report?lang=en").text
+    assert trainee_line.search(report)
+    own = ada.client.get(f"/sessions/{sid}/report?lang=en").text
+    assert re.search(r'<span class="who">\d+\. You</span>', own) and not trainee_line.search(own)
+
+
+def _left_by_the_client(ada: Browser) -> str:
+    """A session the client ended (rudeness, or out of turns) that nobody ended from the page:
+    the trainee reloaded or went elsewhere instead of opening the report card."""
+    started = ada.form("/practice", {"persona_id": "after-hours-caller", "language": "en"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    for _ in range(40):
+        ada.form(f"/sessions/{sid}/say", {"content": "You are an idiot, stop bothering me."})
+        if ada.client.get(f"/api/sessions/{sid}").json()["session"]["status"] != "active":
+            return sid
+    raise AssertionError("the client never ended the session")
+
+
+def test_a_session_the_client_ended_can_be_graded_from_the_report_or_the_desk(
+    browser_as: Login,
+) -> None:
+    ada, carla = browser_as("ada", "trainee", ["blue"]), browser_as("carla", "coach", ["blue"])
+    sid = _left_by_the_client(ada)
+    report = ada.client.get(f"/sessions/{sid}/report?lang=en").text
+    assert "This session has ended but has not been graded yet." in report
+    assert 'id="not-graded"' in report and "Grade it now" in report
+    graded = ada.form(f"/sessions/{sid}/grade")
+    assert graded.headers["location"] == f"/sessions/{sid}/report"
+    assert 'id="not-graded"' not in ada.client.get(f"/sessions/{sid}/report").text
+    assert ada.client.get(f"/api/sessions/{sid}").json()["grade"]["status"] == "done"
+
+    # the coach finds the next one ungraded on the desk and grades it there
+    other = _left_by_the_client(ada)
+    desk = carla.client.get(f"/desk/{other}?lang=it").text
+    assert "La sessione è finita ma non è ancora stata valutata." in desk and "Valutala ora" in desk
+    back = carla.form(f"/sessions/{other}/grade", {"then": "review"})
+    assert back.headers["location"] == f"/desk/{other}"
+    assert 'id="review-form"' in carla.client.get(f"/desk/{other}").text
+
+
+def test_the_practice_page_lists_ones_own_unfinished_sessions(browser_as: Login) -> None:
+    ada, bea = browser_as("ada", "trainee", ["blue"]), browser_as("bea", "trainee", ["blue"])
+    assert "Conversations you left unfinished" not in ada.client.get("/practice?lang=en").text
+    started = ada.form("/practice", {"persona_id": "disorganized", "language": "en"})
+    sid = started.headers["location"].rsplit("/", 1)[1]
+    page = ada.client.get("/practice?lang=en").text
+    assert "Conversations you left unfinished" in page
+    assert f'<a class="button" href="/sessions/{sid}">Continue</a>' in page
+    assert "started " in page.split(f'id="unfinished-{sid}"')[1].split("</li>")[0]
+    assert f"/sessions/{sid}" not in bea.client.get("/practice?lang=en").text  # her own only
+    play(ada)  # an ended one is not listed
+    listed = re.compile(r'id="unfinished-[0-9a-f]{32}"')
+    assert len(listed.findall(ada.client.get("/practice").text)) == 1
+    ada.form(f"/sessions/{sid}/discard")
+    assert not listed.findall(ada.client.get("/practice").text)
+
+
+def test_the_users_page_keeps_what_was_typed_when_it_refuses(browser_as: Login) -> None:
+    adri = browser_as("adri", "admin")
+    browser_as("pia", "trainee", ["blue"])
+    taken = adri.form("/users", {"username": "Pia", "role": "coach", "teams": "blue, red"})
+    assert taken.status_code == 409
+    page = unescape(taken.text)
+    assert 'id="account-error"' in page and "pia" in page.split('id="account-error"')[1][:200]
+    assert 'value="Pia"' in page and 'value="blue, red"' in page
+    assert '<option value="coach" selected>' in page
+    assert 'action="/users"' in page  # the users page itself, not an error page
+    assert "data-confirm=" in page.split('/password"')[1][:200]  # a reset asks first
 
 
 def test_commenting_on_a_message_saves_the_whole_review(browser_as: Login) -> None:
@@ -694,13 +766,13 @@ def test_a_coach_assigns_a_client_and_sees_who_has_practised(browser_as: Login) 
             "persona_id": "free-advice-seeker",
             "difficulty": "easy",
             "language": "en",
-            "due": "2026-12-11",
+            "due": (due := (date.today() + timedelta(days=4)).isoformat()),
             "note": "State your rate before Friday.",
         },
     )
     assert assigned.status_code == 303 and assigned.headers["location"] == "/assignments?saved=1"
     page = carla.client.get("/assignments?lang=en").text
-    assert "0 of 2 trainees have done it" in page and "Due by 2026-12-11" in page
+    assert "0 of 2 trainees have done it" in page and f"Due by {due}" in page
 
     # the trainee finds it on the practice page, starts it from there and plays it
     practice = ada.client.get("/practice?lang=en").text
@@ -729,8 +801,14 @@ def test_an_assignment_past_its_due_date_reads_overdue_until_done(browser_as: Lo
     carla = browser_as("carla", "coach", ["blue"])
     ada = browser_as("ada", "trainee", ["blue"])
     fields = {"team": "blue", "persona_id": "free-advice-seeker", "language": "en"}
-    carla.form("/assignments", fields | {"difficulty": "easy", "due": "2020-01-31"})
+    past = carla.form("/assignments", fields | {"difficulty": "easy", "due": "2020-01-31"})
+    assert past.status_code == 422 and "The due date 2020-01-31 is already past." in past.text
+    carla.form("/assignments", fields | {"difficulty": "easy", "due": date.today().isoformat()})
     carla.form("/assignments", fields | {"difficulty": "hard", "due": "2999-01-31"})
+    with Session(carla.client.app.state.engine) as db:  # the days go by for the easy one
+        easy = update(Assignment).where(Assignment.difficulty == "easy")
+        db.exec(easy.values(due=date(2020, 1, 31)))
+        db.commit()
     page = carla.client.get("/assignments?lang=en").text
     assert page.count('<span class="overdue">overdue</span>') == 1
     assert page.count("not yet</span>") == 1  # the one due in 2999
@@ -815,9 +893,11 @@ def test_the_desk_says_when_an_unfinished_session_last_moved(browser_as: Login) 
     said = ada.form(f"/sessions/{sid}/say", {"content": "Hello, shall we begin?"})
     assert said.status_code == 303
     said_at = ada.client.get(f"/api/sessions/{sid}").json()["session"]["updated_at"]
-    stamp = said_at[:16].replace("T", " ")  # as the page writes moments: 2026-12-02 14:05
+    stamp = said_at[:16].replace("T", " ") + " UTC"  # as the page writes moments
     row = carla.client.get("/desk?lang=en").text.split(f'data-session="{sid}"')[1].split("</tr>")[0]
     assert f"in progress <small>last message {stamp}</small>" in row
+    # nothing to review yet: the coach can follow it
+    assert "not finished yet" in row and ">Follow<" in row and "to review" not in row
     italian = carla.client.get("/desk?lang=it").text
     assert f"in corso <small>ultimo messaggio {stamp}</small>" in italian
 

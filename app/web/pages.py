@@ -11,7 +11,7 @@ import contextlib
 import secrets
 from collections.abc import Sequence
 from datetime import date
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -48,6 +48,7 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 LOGIN_COOKIE = "sparring_login"  # double-submit token for the login form (no session yet)
 DESK_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
+UNFINISHED_SHOWN = 5  # on the Practise page; the rest are in the progress page
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
 MOODS: tuple[str, ...] = get_args(Mood)
 PHASES: tuple[str, ...] = get_args(Phase)
@@ -225,6 +226,10 @@ def practice(
         assigned=assignments.listed(db=db, user=user) if user.role == "trainee" else [],
         persona_names={p.id: p.name(lang) for p in catalog.persona_list},
         today=utcnow().date(),
+        # one's own conversations left open, so they are found again instead of piling up
+        unfinished=service.list_sessions(
+            db=db, user=user, status="active", trainee=user.username, page_size=UNFINISHED_SHOWN
+        ),
     )
 
 
@@ -296,7 +301,7 @@ def conversation(
         key: t(f"chat.{key}")
         for key in (
             "client", "you", "typing", "ended", "error", "sending", "cut", "see_report", "heard",
-            "heard_nothing",
+            "heard_nothing", "confirm_end",
         )
     }  # fmt: skip
     js_strings["outcome"] = t("report.outcome")
@@ -366,11 +371,18 @@ def discard(session_id: str, user: PageUser, db: SessionDep) -> Response:
 
 @router.post("/sessions/{session_id}/grade")
 def regrade(
-    session_id: str, user: PageUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+    session_id: str,
+    user: PageUser,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    then: Annotated[Literal["report", "review"], Form()] = "report",
 ) -> Response:
+    """Grade an ended session: again after a failure, or for the first time when it was left
+    before its grade; back to the report card, or to the review desk a coach graded it from."""
     with contextlib.suppress(Upstream):
         service.regrade(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
-    return redirect(f"/sessions/{session_id}/report")
+    return redirect(f"/desk/{session_id}" if then == "review" else f"/sessions/{session_id}/report")
 
 
 def criteria_view(

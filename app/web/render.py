@@ -46,7 +46,8 @@ def static_url(path: str) -> str:
 
 
 def when(moment: datetime | None) -> str:
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M")
+    """Times are stored and shown in UTC, and say so: a class can span time zones."""
+    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 @pass_context

@@ -11,11 +11,12 @@ from pydantic import ValidationError
 from app import auth
 from app.api.deps import SessionDep
 from app.api.users import UserId
-from app.errors import Invalid
+from app.errors import Invalid, ServiceError
 from app.models import ROLES, UserCreate, UserUpdate
 from app.web.deps import AdminPage
+from app.web.i18n import chosen_language
 from app.web.pages import redirect
-from app.web.render import PageRoute, render
+from app.web.render import PageRoute, error_text, render
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
@@ -39,8 +40,18 @@ def _checked(model: type[UserCreate] | type[UserUpdate], fields: dict[str, Any])
 
 def _page(request: Request, user: AdminPage, db: SessionDep, **shown: Any) -> Response:
     accounts = [auth.user_public(db, u) for u in auth.list_users(db=db)]
-    shown = {"saved": False} | shown
+    shown = {"saved": False, "error": None, "typed": {}} | shown
     return render(request, "users.html", user=user, accounts=accounts, roles=ROLES, **shown)
+
+
+def _refused(
+    request: Request, user: AdminPage, db: SessionDep, exc: ServiceError, typed: dict[str, str]
+) -> Response:
+    """The page again with the reason on it and the new account's fields as typed, not an
+    error page that loses them."""
+    db.rollback()
+    error = error_text(exc, chosen_language(request)[0])
+    return _page(request, user, db, error=error, typed=typed, status_code=exc.status_code)
 
 
 @router.get("/users")
@@ -60,14 +71,19 @@ def create_account(
     # answered with the page itself, not a redirect: the password must not land in a URL
     password = auth.new_password()
     fields = {"username": username.strip(), "password": password, "role": role}
-    created = auth.create_user(
-        db=db, request=_checked(UserCreate, fields | {"teams": _teams(teams)})
-    )
+    try:
+        created = auth.create_user(
+            db=db, request=_checked(UserCreate, fields | {"teams": _teams(teams)})
+        )
+    except ServiceError as exc:
+        typed = {"username": username, "role": role, "teams": teams}
+        return _refused(request, user, db, exc, typed)
     return _page(request, user, db, password_for=(created.username, password))
 
 
 @router.post("/users/{user_id}")
 def update_account(
+    request: Request,
     user_id: UserId,
     user: AdminPage,
     db: SessionDep,
@@ -76,7 +92,10 @@ def update_account(
     active: Annotated[str, Form(max_length=8)] = "",
 ) -> Response:
     fields = {"role": role, "teams": _teams(teams), "active": active == "on"}
-    auth.update_user(db=db, user_id=user_id, request=_checked(UserUpdate, fields))
+    try:
+        auth.update_user(db=db, user_id=user_id, request=_checked(UserUpdate, fields))
+    except ServiceError as exc:
+        return _refused(request, user, db, exc, {})
     return redirect("/users?saved=1")
 
 

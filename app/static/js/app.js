@@ -6,6 +6,11 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   }
   forgetSavedFlag();
+  // A form that ends something for good asks first (the chat's End, an admin's password reset).
+  document.addEventListener("submit", (event) => {
+    const text = event.target.dataset?.confirm;
+    if (text && !window.confirm(text)) event.preventDefault();
+  });
   for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
     input.addEventListener("change", () => checkFileSize(input));
   }

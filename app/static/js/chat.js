@@ -19,6 +19,9 @@
   const status = document.getElementById("chat-status");
   const errorBox = document.getElementById("chat-error");
   const endedNotice = document.getElementById("ended-notice");
+  const counter = document.getElementById("char-count");
+  const maxChars = Number(box.dataset.maxChars);
+  const draftKey = `sparring.draft.${sessionId}`;
   let busy = false;
   let sent = ""; // the text of the turn in flight: cleared from the box once stored
 
@@ -105,6 +108,37 @@
     errorBox.hidden = false;
   }
 
+  // An error body's text from its code, as the server would have sent it.
+  const coded = (code, params) => errorText({ code, params }, strings["error"]);
+
+  // The length against the limit, shown once the text nears it, instead of a maxlength
+  // that would cut a pasted text without a word.
+  function countChars() {
+    const length = box.value.trim().length;
+    counter.hidden = length < maxChars * 0.9;
+    counter.textContent = `${length} / ${maxChars}`;
+    counter.classList.toggle("over", length > maxChars);
+  }
+
+  // What is being written survives a reload, a switch of language or a lost connection,
+  // until the client has it.
+  function keepDraft() {
+    try {
+      if (box.value) window.sessionStorage.setItem(draftKey, box.value);
+      else window.sessionStorage.removeItem(draftKey);
+    } catch (_) {
+      /* storage blocked: not kept */
+    }
+  }
+  function restoreDraft() {
+    try {
+      const draft = window.sessionStorage.getItem(draftKey);
+      if (draft && !box.value) box.value = draft;
+    } catch (_) {
+      /* nothing kept */
+    }
+  }
+
   // Good or bad news for the trainee: data-better says which way the meter should go
   // (anger, chaos, free requests… are better low); a meter without it is not judged.
   function verdictOf(better, change) {
@@ -179,6 +213,7 @@
       endedNotice.hidden = false;
       form.hidden = true;
       becomeEndable();
+      delete document.getElementById("end-form").dataset.confirm; // nothing left to lose
       const endButton = document.getElementById("end-button");
       endButton.textContent = strings["see_report"];
       endButton.focus();
@@ -206,12 +241,14 @@
     const form = document.getElementById("end-form");
     if (!form || form.getAttribute("action") === form.dataset.endAction) return;
     form.setAttribute("action", form.dataset.endAction);
+    form.dataset.confirm = strings["confirm_end"];
     document.getElementById("end-button").textContent = form.dataset.endLabel;
   }
 
   function handle({ event, data }) {
     switch (event) {
       case "trainee":
+        errorBox.hidden = true; // the message is stored: an earlier error is over
         addMessage(data);
         becomeEndable();
         status.textContent = strings["typing"];
@@ -226,6 +263,8 @@
       case "state":
         dropStreaming();
         if (box.value.trim() === sent) box.value = ""; // keep anything typed meanwhile
+        keepDraft();
+        countChars();
         status.textContent = "";
         updateState(data);
         break;
@@ -239,12 +278,19 @@
 
   async function sendMessage() {
     const content = box.value.trim();
-    if (!content || busy) return;
+    if (busy) return;
+    if (!content) {
+      showError(coded("message_empty"));
+      return;
+    }
+    if (content.length > maxChars) {
+      showError(coded("message_too_long", { length: content.length, limit: maxChars }));
+      return;
+    }
     busy = true;
     sent = content;
     send.disabled = true;
     log.setAttribute("aria-busy", "true");
-    errorBox.hidden = true;
     status.textContent = strings["sending"];
     try {
       const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/messages`, {
@@ -314,6 +360,12 @@
       sendMessage();
     }
   });
+  box.addEventListener("input", () => {
+    keepDraft();
+    countChars();
+  });
+  restoreDraft();
+  countChars();
   scrollDown();
   if (!touch) box.focus();
 })();
