@@ -8,7 +8,7 @@ start-up with its file, field and reason instead of half-way through a session.
 from __future__ import annotations
 
 import re
-from collections.abc import Container
+from collections.abc import Container, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
@@ -335,22 +335,30 @@ def load_catalog(personas_dir: Path = PERSONAS_DIR, prompts_dir: Path = PROMPTS_
     }
     personas: dict[str, Persona] = {}
     for path in sorted(personas_dir.glob("*.yaml")):
-        persona = _parse(Persona, _read_yaml(path), path)
-        if persona.id != path.stem:
-            raise CatalogError(f"{path}: id '{persona.id}' must match the file name")
-        problems = [f"techniques: unknown {t!r}" for t in persona.techniques if t not in techniques]
-        problems += [f"phrasings: unknown {t!r}" for t in persona.phrasings if t not in techniques]
-        problems += [f"reactions: unknown move {m!r}" for m in persona.reactions if m not in moves]
-        for trig in persona.triggers:
-            for m in (*trig.any_moves, *trig.all_moves):
-                if m not in moves:
-                    problems.append(f"triggers.{trig.id}: unknown move {m!r}")
-        if problems:
-            raise CatalogError(f"{path}: " + "; ".join(problems))
+        persona = read_card(path, techniques, moves)
         personas[persona.id] = persona
     if not personas:
         raise CatalogError(f"{personas_dir}: no persona cards (*.yaml) found")
     return Catalog(personas=personas, techniques=techniques, moves=moves, texts=texts)
+
+
+def read_card(
+    path: Path, techniques: Mapping[str, Technique], moves: Mapping[str, Move]
+) -> Persona:
+    """One persona card, checked on its own and against the techniques and moves it names."""
+    persona = _parse(Persona, _read_yaml(path), path)
+    if persona.id != path.stem:
+        raise CatalogError(f"{path}: id '{persona.id}' must match the file name")
+    problems = [f"techniques: unknown {t!r}" for t in persona.techniques if t not in techniques]
+    problems += [f"phrasings: unknown {t!r}" for t in persona.phrasings if t not in techniques]
+    problems += [f"reactions: unknown move {m!r}" for m in persona.reactions if m not in moves]
+    for trig in persona.triggers:
+        for m in (*trig.any_moves, *trig.all_moves):
+            if m not in moves:
+                problems.append(f"triggers.{trig.id}: unknown move {m!r}")
+    if problems:
+        raise CatalogError(f"{path}: " + "; ".join(problems))
+    return persona
 
 
 def _list(path: Path) -> list[object]:

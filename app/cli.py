@@ -45,13 +45,31 @@ cli.command("calibrate")(calibrate_command)
 cli.command("llm-check")(llm_check)
 cli.command("usage")(usage_command)
 
+
+@cli.callback()
+def _settings_first() -> None:
+    # SPARRING_* variables and .env are read before any command: a bad one is one line
+    from pydantic import ValidationError
+
+    from app.config import get_settings, settings_problem
+
+    try:
+        get_settings()
+    except ValidationError as exc:
+        _fail(settings_problem(exc))
+
+
 LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="default: standard output")
 ]
 CardOutputOption = Annotated[
-    Path | None, typer.Option("-o", "--output", help="default: personas/ID.yaml")
+    Path | None,
+    typer.Option(
+        "-o", "--output", help="default: personas/drafts/ID.yaml until the card is complete"
+    ),
 ]
+DRAFTS = "drafts"  # under the personas folder: cards being written, which the server ignores
 ForceOption = Annotated[bool, typer.Option("--force", help="overwrite an existing file")]
 
 
@@ -167,7 +185,9 @@ def _read_bytes(path: Path) -> bytes:
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="default: SPARRING_HOST or 127.0.0.1")] = None,
-    port: Annotated[int | None, typer.Option(help="default: SPARRING_PORT or 8000")] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="default: SPARRING_PORT or 8000")
+    ] = None,
     reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
     workers: Annotated[
         int | None,
@@ -177,7 +197,11 @@ def serve(
     """Start the web service."""
     import uvicorn
 
+    from app.cli_users import database_engine
+
     settings = _settings()
+    _catalog()  # a card that does not validate is one line here, not a failed start-up
+    database_engine(settings.database_url).dispose()  # so is a database URL it cannot use
     workers = workers or settings.workers
     if workers > 1:
         if reload:
@@ -598,7 +622,10 @@ def import_(
 
 @personas.command("check")
 def personas_check() -> None:
-    """Validate every persona card and the technique catalogue without starting the server."""
+    """Validate every persona card and the technique catalogue without starting the server,
+    and the drafts in personas/drafts/ (which the server does not offer)."""
+    from app.catalog import read_card
+
     catalog = _catalog()
     for persona in catalog.persona_list:
         typer.echo(f"ok  {persona.id:22} {persona.name('en')}")
@@ -606,10 +633,25 @@ def personas_check() -> None:
         f"{len(catalog.personas)} personas, {len(catalog.techniques)} techniques, "
         f"{len(catalog.moves)} moves: all valid"
     )
+    drafts = _settings().personas_dir / DRAFTS
+    unfinished = 0
+    for path in sorted(drafts.glob("*.yaml")):
+        try:
+            read_card(path, catalog.techniques, catalog.moves)
+        except CatalogError as exc:
+            unfinished += 1
+            typer.echo(f"draft not valid yet: {exc}", err=True)
+        else:
+            typer.echo(f"draft ok  {path}: move it into {drafts.parent} to offer it")
+    if unfinished:
+        raise typer.Exit(1)
 
 
-def _card_path(persona_id: str, output: Path | None) -> Path:
-    return output or _settings().personas_dir / f"{persona_id}.yaml"
+def _card_path(persona_id: str, output: Path | None, *, complete: bool = False) -> Path:
+    """Where a card goes: a complete one with the others, one to fill in among the drafts,
+    so that a half-written card never stops the server from starting."""
+    folder = _settings().personas_dir
+    return output or (folder if complete else folder / DRAFTS) / f"{persona_id}.yaml"
 
 
 def _techniques() -> dict[str, str]:
@@ -646,7 +688,10 @@ def personas_new(
         _fail(str(exc), 2)
     path = _card_path(persona_id, output)
     _save_card(path, text, force)
-    typer.echo(f"wrote {path}: fill it in, then run `sparring personas check`")
+    typer.echo(
+        f"wrote {path}: fill it in, run `sparring personas check`, then move it into "
+        f"{_settings().personas_dir} to offer it"
+    )
 
 
 @personas.command("export")
@@ -689,12 +734,15 @@ def personas_import(
         imported = import_card(card, _techniques(), lang=language, persona_id=persona_id)
     except CardError as exc:
         _fail(f"{file}: {exc}")
-    path = _card_path(imported.persona_id, output)
+    path = _card_path(imported.persona_id, output, complete=not imported.scaffolded)
     _save_card(path, imported.yaml_text, force)
     kept = write_kept(path, imported.kept_extensions)
     typer.echo(f"wrote {path}" + (f" and {kept} (other tools' extensions)" if kept else ""))
     if imported.scaffolded:
-        typer.echo("complete the card in both languages, then run `sparring personas check`")
+        typer.echo(
+            "complete the card in both languages, run `sparring personas check`, then move it "
+            f"into {_settings().personas_dir} to offer it"
+        )
 
 
 def main() -> None:

@@ -288,6 +288,16 @@ def _report(grade: GradeResult, t: Translator) -> None:
             typer.echo(f"    {t('report.better')}: {criterion.better_phrasing.suggestion}")
 
 
+def _undecodable(text: str) -> bool:
+    """A line whose bytes were not UTF-8: Python hands them over as lone surrogates, which
+    neither the database nor a request body can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
     """The loop: the client opens, the trainee answers until the client ends the session,
     /end or end of input; then the report. Ctrl-C leaves without grading. The exit code.
@@ -312,6 +322,9 @@ def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
             if text == END_COMMAND:
                 break
             if not text:
+                continue
+            if _undecodable(text):
+                typer.echo("error: that line is not valid UTF-8 text; say it again", err=True)
                 continue
             before = dict(conversation.meters)
             answer = conversation.say(text)

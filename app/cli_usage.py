@@ -11,7 +11,7 @@ import typer
 
 
 def usage_command(
-    days: Annotated[int, typer.Option(min=1, help="the last N days")] = 30,
+    days: Annotated[int, typer.Option(min=1, max=36_500, help="the last N days")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="the rows as JSON")] = False,
 ) -> None:
     """What the model endpoint was asked over the last days, and what it cost in tokens."""

@@ -17,7 +17,7 @@ from app import auth
 from app.config import get_settings
 from app.db import get_engine, migrate
 from app.errors import ServiceError
-from app.models import TokenCreate, User, UserCreate
+from app.models import TokenCreate, User, UserCreate, UserUpdate
 
 users = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
 
@@ -107,6 +107,69 @@ def list_users() -> None:
             typer.echo(f"{user.username:24} {user.role:8} {teams}{state}")
 
 
+def _user(db: Session, username: str) -> User:
+    user = db.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise _fail(f"no user named '{username}'")
+    return user
+
+
+def _change(username: str, fields: dict[str, object]) -> User:
+    """What the Users page does to an account, here; the last active admin stays one."""
+    try:
+        request = UserUpdate.model_validate(fields)
+    except ValidationError as exc:
+        raise _fail("; ".join(_problem(e["loc"], e["msg"]) for e in exc.errors())) from exc
+    with _db() as db:
+        try:
+            return auth.update_user(db=db, user_id=_user(db, username).id, request=request)  # type: ignore[arg-type]
+        except ServiceError as exc:
+            raise _fail(str(exc)) from exc
+
+
+@users.command("update")
+def update(
+    username: str,
+    role: Annotated[str | None, typer.Option(help="admin, coach or trainee")] = None,
+    team: Annotated[
+        list[str] | None, typer.Option(help="the teams, instead of the current ones (repeatable)")
+    ] = None,
+    no_teams: Annotated[bool, typer.Option("--no-teams", help="leave every team")] = False,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="whether it may log in")
+    ] = None,
+) -> None:
+    """Change an account's role, teams, or whether it may log in (its tokens stop working
+    while it may not)."""
+    fields: dict[str, object] = {"role": role, "active": active}
+    if team or no_teams:
+        fields["teams"] = [] if no_teams else team
+    if all(value is None for value in fields.values()):
+        raise _fail("nothing to change: pass --role, --team, --no-teams, --active or --inactive")
+    user = _change(username, fields)
+    with _db() as db:
+        teams = ", ".join(auth.teams_of(db, user.id)) or "no team"  # type: ignore[arg-type]
+    state = "active" if user.active else "inactive"
+    typer.echo(f"{user.username}: {user.role}, {teams}, {state}")
+
+
+@users.command("password")
+def password(
+    username: str,
+    new: Annotated[
+        str | None,
+        typer.Option(
+            "--password", help="default: a random one, printed once", envvar="SPARRING_NEW_PASSWORD"
+        ),
+    ] = None,
+) -> None:
+    """Give USERNAME a new password and lift a lock from failed logins: how an admin who
+    forgot theirs gets back in."""
+    chosen = new or auth.new_password()
+    _change(username, {"password": chosen})
+    typer.echo(f"new password for '{username}'" + ("" if new else f" (shown once): {chosen}"))
+
+
 @users.command("token")
 def token(
     username: str, name: Annotated[str, typer.Option(help="a label for the token")] = "cli"
@@ -117,8 +180,11 @@ def token(
     except ValidationError as exc:
         raise _fail(f"--name: {exc.errors()[0]['msg']}") from exc
     with _db() as db:
-        user = db.exec(select(User).where(User.username == username)).first()
-        if user is None:
-            raise _fail(f"no user named '{username}'")
+        user = _user(db, username)
+        if not user.active:
+            raise _fail(
+                f"'{username}' is deactivated, so a token would not work: "
+                f"`sparring users update {username} --active` first"
+            )
         _, secret = auth.create_token(db=db, user=user, name=name)
     typer.echo(secret)

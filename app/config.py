@@ -6,7 +6,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,14 +20,14 @@ class Settings(BaseSettings):
     personas_dir: Path = ROOT / "personas"
     prompts_dir: Path = ROOT / "prompts"
     host: str = "127.0.0.1"
-    port: int = 8000
+    port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)  # server processes: up to one per core
-    max_message_chars: int = 4000
-    max_turns_per_session: int = 60  # a hard cap above any persona's turn limit
-    default_page_size: int = 20
-    sessions_per_hour: int = 30  # per user
-    max_body_bytes: int = 256 * 1024  # larger request bodies get 413
-    max_upload_bytes: int = 16 * 1024 * 1024  # the same for chat files and session imports
+    max_message_chars: int = Field(default=4000, ge=1)
+    max_turns_per_session: int = Field(default=60, ge=1)  # a cap above any persona's turn limit
+    default_page_size: int = Field(default=20, ge=1, le=200)
+    sessions_per_hour: int = Field(default=30, ge=1)  # per user
+    max_body_bytes: int = Field(default=256 * 1024, ge=1)  # larger request bodies get 413
+    max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1)  # chat files, imports
     grade_sweep_seconds: float = 60  # how often to look for grades a crash left pending
     grade_stale_after_seconds: float = 600  # a pending grade older than this is re-run
     cookie_secure: bool = False  # set true behind TLS so the login cookie never goes in clear
@@ -58,3 +58,13 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """A refused setting, named the way it was set: SPARRING_PORT: …, not a pydantic report."""
+    first = exc.errors()[0]
+    name = f"SPARRING_{str(first['loc'][0]).upper()}" if first["loc"] else "a setting"
+    value = first.get("input")
+    shown = f"={value}" if isinstance(value, str | int | float) else ""
+    more = f" (and {len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return f"{name}{shown}: {first['msg']}{more}"

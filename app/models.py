@@ -5,7 +5,7 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, StringConstraints, field_validator
+from pydantic import AfterValidator, ConfigDict, StringConstraints, field_validator
 from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -210,6 +210,9 @@ class PracticeSession(PracticeSessionBase, table=True):
 
 
 class SessionCreate(SQLModel):
+    # a misspelt field ("lang", "level") is refused, not left to a default the caller did not mean
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     persona_id: str
     language: Language = "it"
     difficulty: Difficulty = "medium"
@@ -267,6 +270,8 @@ class Message(SQLModel, table=True):
 
 
 class MessageCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     content: str
 
     @field_validator("content")

@@ -37,7 +37,7 @@ from app import sessions as service
 from app.catalog import Catalog, Difficulty, Language, Outcome
 from app.engine.director import ClientState
 from app.engine.grader import BetterPhrasing, Evidence, Verdict
-from app.errors import Conflict, Invalid
+from app.errors import Conflict, Forbidden, Invalid
 from app.export import CoachNote, render_markdown
 from app.models import (
     INT_MAX,
@@ -415,7 +415,13 @@ def import_sessions(
     *, db: Session, catalog: Catalog, user: User, bundle: ExportBundle
 ) -> ImportCounts:
     """Recreate the bundle's sessions, messages, grades, reviews and model calls in one
-    transaction: the whole bundle is checked before anything is written."""
+    transaction: the whole bundle is checked before anything is written. The importer gets
+    what has no owner here, coaches' reviews included, so it must be a coach or an admin."""
+    if user.role not in REVIEWER_ROLES:
+        raise Forbidden(
+            f"'{user.username}' is a {user.role}: sessions are imported by a coach or an admin, "
+            "who get the reviews of coaches not found here"
+        )
     for index, item in enumerate(bundle.sessions):
         where = ("body", "sessions", index)
         if item.session.persona_id not in catalog.personas:

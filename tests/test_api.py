@@ -193,6 +193,13 @@ def test_wrong_language_difficulty_and_seed_are_422(client: TestClient) -> None:
         response = client.post("/api/sessions", json=body)
         assert response.status_code == 422, override
     assert client.get("/api/personas", params={"lang": "de"}).status_code == 422
+    # a misspelt field is named, not quietly replaced by a default (Italian, medium)
+    typo = client.post("/api/sessions", json={"persona_id": PERSONA, "lang": "en", "level": "hard"})
+    assert typo.status_code == 422 and {e["loc"][-1] for e in typo.json()["detail"]} == {
+        "lang",
+        "level",
+    }
+    assert client.get("/api/sessions").json()["total"] == 0, "nothing was started"
 
 
 def test_a_message_to_an_ended_session_is_409(client: TestClient, database_url: str) -> None:

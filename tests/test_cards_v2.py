@@ -292,23 +292,31 @@ def fill(card: dict[str, Any], techniques: list[str]) -> dict[str, Any]:
 def test_personas_new_writes_a_skeleton_that_validates_once_filled(
     tmp_path: Path, catalog: Catalog, settings_env: Callable[..., None]
 ) -> None:
-    folder = tmp_path / "personas"
+    folder = personas_copy(tmp_path)
     settings_env(personas_dir=str(folder))
     result = invoke("personas", "new", "late-payer")
     assert result.exit_code == 0, result.output
-    path = folder / "late-payer.yaml"
+    path = folder / "drafts" / "late-payer.yaml"
+    assert f"wrote {path}" in result.stdout and f"move it into {folder}" in result.stdout
     text = path.read_text("utf-8")
     assert "#   state-terms: State your terms" in text  # the techniques to choose from
     skeleton = yaml.safe_load(text)
     assert skeleton["id"] == "late-payer"
+    # a half-written card is not offered, and does not stop the server from starting
+    assert load_catalog(folder).personas == catalog.personas
     check = invoke("personas", "check")
     assert check.exit_code == 1 and "late-payer.yaml: source" in check.stderr
     assert "name.it: String should have at least 1 character" in check.stderr
+    assert "9 personas" in check.stdout  # the ones offered are still checked
 
     path.write_text(yaml.safe_dump(fill(skeleton, sorted(catalog.techniques))), "utf-8")
-    assert invoke("personas", "check").exit_code == 0
+    done = invoke("personas", "check")
+    assert done.exit_code == 0 and f"draft ok  {path}: move it into {folder}" in done.stdout
+    path.rename(folder / "late-payer.yaml")
+    assert "late-payer" in load_catalog(folder).personas
     assert invoke("personas", "new", "another").exit_code == 0  # while one is half-written
 
+    invoke("personas", "new", "late-payer")
     again = invoke("personas", "new", "late-payer")
     assert again.exit_code == 1 and "--force" in again.stderr
     assert invoke("personas", "new", "late-payer", "--force").exit_code == 0

@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner, Result
 
 from app import auth
 from app.cli import cli
+from app.config import get_settings
+from app.db import get_engine
 
 runner = CliRunner()
 
@@ -59,6 +62,37 @@ def test_a_token_name_has_the_apis_limit(sqlite: None) -> None:
     assert made.exit_code == 0 and made.stdout.startswith(auth.TOKEN_PREFIX)
 
 
+def test_an_account_is_changed_from_the_terminal_as_on_the_users_page(
+    sqlite: None, tmp_path: Path
+) -> None:
+    runner.invoke(cli, ["users", "create", "boss", "--role", "admin"])
+    runner.invoke(cli, ["users", "create", "dan", "--team", "blue"])
+    moved = runner.invoke(cli, ["users", "update", "dan", "--role", "coach", "--team", "red"])
+    assert moved.exit_code == 0 and moved.stdout == "dan: coach, red, active\n", moved.output
+    off = runner.invoke(cli, ["users", "update", "dan", "--inactive", "--no-teams"])
+    assert off.stdout == "dan: coach, no team, inactive\n"
+    # a token for an account that may not log in would only ever get 401s
+    refused = one_line_error(runner.invoke(cli, ["users", "token", "dan"]))
+    assert "'dan' is deactivated" in refused and "--active" in refused
+    assert "nothing to change" in one_line_error(runner.invoke(cli, ["users", "update", "dan"]))
+    assert "no user named 'eve'" in one_line_error(
+        runner.invoke(cli, ["users", "update", "eve", "--active"])
+    )
+    last = one_line_error(runner.invoke(cli, ["users", "update", "boss", "--role", "trainee"]))
+    assert "only active admin" in last
+
+    # an admin who forgot the password gets a new one, and the lock from failed logins goes
+    fresh = runner.invoke(cli, ["users", "password", "boss"])
+    assert fresh.exit_code == 0 and "new password for 'boss' (shown once): " in fresh.stdout
+    chosen = fresh.stdout.rsplit(": ", 1)[1].strip()
+    engine = get_engine(get_settings().database_url)
+    with Session(engine) as db:
+        assert auth.authenticate(db=db, username="boss", password=chosen).username == "boss"
+    engine.dispose()
+    short = one_line_error(runner.invoke(cli, ["users", "password", "boss", "--password", "x"]))
+    assert "password" in short and "at least 10 characters" in short
+
+
 @pytest.mark.parametrize(
     ("url", "words"),
     [
@@ -67,7 +101,9 @@ def test_a_token_name_has_the_apis_limit(sqlite: None) -> None:
         ("mysql://someone:s3cret@db.example/sparring", "No module named"),
     ],
 )
-@pytest.mark.parametrize("command", [["users", "list"], ["users", "create", "ada"], ["export"]])
+@pytest.mark.parametrize(
+    "command", [["users", "list"], ["users", "create", "ada"], ["export"], ["serve"]]
+)
 def test_a_database_url_that_cannot_work_is_one_line(
     use_database: Callable[[str], None], url: str, words: str, command: list[str]
 ) -> None:
@@ -75,6 +111,39 @@ def test_a_database_url_that_cannot_work_is_one_line(
     error = one_line_error(runner.invoke(cli, command))
     assert "SPARRING_DATABASE_URL" in error and words in error
     assert "s3cret" not in error  # a password in the URL is not printed
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "words"),
+    [
+        ("SPARRING_MAX_MESSAGE_CHARS", "abc", "SPARRING_MAX_MESSAGE_CHARS=abc: Input should be"),
+        ("SPARRING_PORT", "99999", "SPARRING_PORT=99999: Input should be less than or equal"),
+        ("SPARRING_SESSIONS_PER_HOUR", "0", "SPARRING_SESSIONS_PER_HOUR=0: Input should be"),
+    ],
+)
+@pytest.mark.parametrize("command", [["users", "list"], ["serve"]])
+def test_a_bad_setting_is_named_in_one_line(
+    sqlite: None,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    value: str,
+    words: str,
+    command: list[str],
+) -> None:
+    monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    assert words in one_line_error(runner.invoke(cli, command))
+
+
+def test_serve_names_a_persona_card_that_does_not_validate(
+    sqlite: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cards = tmp_path / "personas"
+    cards.mkdir()
+    (cards / "half-written.yaml").write_text("id: half-written\n", encoding="utf-8")
+    monkeypatch.setenv("SPARRING_PERSONAS_DIR", str(cards))
+    get_settings.cache_clear()
+    assert "half-written.yaml" in one_line_error(runner.invoke(cli, ["serve"]))
 
 
 def test_a_database_that_refuses_connections_is_one_line(

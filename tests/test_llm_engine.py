@@ -632,3 +632,5 @@ def test_usage_sums_the_model_calls_for_whoever_pays(
         db.commit()
     recent = json.loads(runner.invoke(cli, ["usage", "--json"]).stdout)  # the last 30 days
     assert [(r["purpose"], r["calls"]) for r in recent] == [("actor", 3)]
+    forever = runner.invoke(cli, ["usage", "--days", "99999999999"])
+    assert forever.exit_code == 2 and "Traceback" not in forever.output

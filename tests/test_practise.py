@@ -198,6 +198,20 @@ def test_on_a_server_a_refused_message_does_not_end_the_conversation(
     assert sessions(server, token)[0]["message_count"] >= 3  # the long one was not stored
 
 
+def test_on_a_server_a_line_that_is_not_utf8_is_refused_and_the_talk_goes_on(
+    server: LiveServer, token: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # a terminal set to Latin-1: Python reads the byte 0xe9 as a lone surrogate
+    said = iter(["caf\udce9 bene", "What would a good week look like for you?", "/end"])
+    body = {"persona_id": "disorganized", "language": "en", "difficulty": "medium"}
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server.url, headers=headers, timeout=30) as client:
+        assert converse(OnServer(client, body), lambda _prompt: next(said)) == 0
+    assert "error: that line is not valid UTF-8 text; say it again" in capsys.readouterr().err
+    stored = sessions(server, token)[0]
+    assert stored["status"] == "ended" and stored["message_count"] >= 3
+
+
 def test_on_a_server_a_model_failure_keeps_the_message_for_a_retry(
     server: LiveServer, token: str, stub: StubLLM
 ) -> None:

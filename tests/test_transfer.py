@@ -463,6 +463,12 @@ def test_cli_export_and_import_round_trip(
     assert {r["persona"] for r in csv.DictReader(io.StringIO(rows.stdout))} == {"yes-then-sells"}
 
     use_database(str(fresh.state.engine.url))  # its start created the account `admin`
+    with Session(fresh.state.engine) as db:
+        auth.create_user(db=db, request=UserCreate(username="tina", password="a-long-password"))
+    # a trainee would become the reviewer of every coach's review not found here
+    as_trainee = runner.invoke(cli, ["import", str(out), "--owner", "tina"])
+    assert as_trainee.exit_code == 1 and "'tina' is a trainee" in as_trainee.stderr
+    assert "imported" not in as_trainee.stdout
     imported = runner.invoke(cli, ["import", str(out)])
     assert imported.exit_code == 0, imported.output
     assert "imported 4 sessions" in imported.stdout

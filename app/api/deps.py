@@ -142,7 +142,7 @@ def _authenticate(
     if bearer is not None:
         user = auth.user_from_token(db=db, secret=bearer.credentials)
         if user is None:
-            raise Unauthorized("the API token is unknown or revoked")
+            raise Unauthorized("the API token is unknown or revoked, or its account deactivated")
         return user
     if cookie:
         found = auth.user_from_cookie(db=db, cookie=cookie)
