@@ -159,8 +159,10 @@ def list_users(*, db: Session) -> list[User]:
 
 
 def ensure_admin(*, db: Session) -> str | None:
-    """On an empty database, create `admin` with a random password and return it (once)."""
-    if db.exec(select(func.count()).select_from(User)).one():
+    """On a database without an admin, create `admin` with a random password and return it
+    (once). Accounts made with `sparring users create` before the first start are no admins,
+    and without one nobody could manage them from the pages."""
+    if db.exec(select(func.count()).select_from(User).where(User.role == "admin")).one():
         return None
     password = new_password()
     try:

@@ -18,7 +18,7 @@ import typer
 import yaml
 
 from app.calibration import calibrate_command
-from app.catalog import Catalog, CatalogError, load_catalog
+from app.catalog import Catalog, CatalogError, Persona, load_catalog
 from app.cli_assignments import assignments
 from app.cli_llm import llm_check
 from app.cli_options import TokenOption, UrlOption
@@ -93,6 +93,13 @@ def _catalog() -> Catalog:
         return load_catalog(settings.personas_dir, settings.prompts_dir)
     except CatalogError as exc:
         _fail(str(exc))
+
+
+def _persona(catalog: Catalog, persona_id: str) -> Persona:
+    found = catalog.personas.get(persona_id)
+    if found is None:
+        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
+    return found
 
 
 def _language(value: str) -> Any:
@@ -380,9 +387,7 @@ def _grade_here(
     from app.engines import build_engines
 
     catalog = _catalog()
-    persona = catalog.personas.get(persona_id)
-    if persona is None:
-        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
+    persona = _persona(catalog, persona_id)
     engines = build_engines(_settings(), catalog)
     chosen = engines.get(engine or engines.default)
     if chosen is None:
@@ -417,6 +422,8 @@ def reviews_to_gold(
     from app.calibration import export_reviews_as_gold, gold_yaml, reviewed_sessions
     from app.models import User
 
+    if persona is not None:
+        _persona(_catalog(), persona)
     with _database() as db:
         reviewer_id = None
         if reviewer is not None:
@@ -456,13 +463,19 @@ def purge_command(
     session, for `sparring usage`."""
     from datetime import UTC, datetime
 
+    from sqlmodel import select
+
     from app import retention
+    from app.models import User
 
     try:
         cutoff = datetime.strptime(before, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
         _fail(f"--before must be a date like 2026-01-31, not {before!r}", 2)
     with _database() as db:
+        named = select(User).where(User.username == trainee)
+        if trainee is not None and db.exec(named).first() is None:
+            _fail(f"no user named '{trainee}' here")
         ids = retention.stale_sessions(db, before=cutoff, username=trainee)
         counts = retention.purge(db, ids) if yes else retention.count(db, ids)
     what = (
@@ -705,9 +718,7 @@ def personas_export(
 
     language = _language(lang)
     catalog = _catalog()
-    persona = catalog.personas.get(persona_id)
-    if persona is None:
-        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
+    persona = _persona(catalog, persona_id)
     path = _settings().personas_dir / f"{persona_id}.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -46,6 +46,11 @@ NOT_STORABLE = (
     "the request holds the NUL character (\\u0000), which the database cannot store; "
     "remove it and send again"
 )
+FASTAPI_UNPARSED = "There was an error parsing the body"  # FastAPI's words for any of these
+UNPARSED = (
+    "the body could not be read: it must be JSON (or the form the route takes) in UTF-8, "
+    "nested at most a few hundred levels deep"
+)
 NOT_UNICODE = (
     "the request holds text that is not valid Unicode (an unpaired surrogate such as "
     "\\ud800 in a JSON string); send the text as UTF-8"
@@ -174,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         browser = "text/html" in request.headers.get("accept", "")
         if exc.status_code == 404 and browser and not path.startswith(("/api/", "/static/")):
             return render_error(request, 404, f"no page at {path}")
+        if exc.status_code == 400 and exc.detail == FASTAPI_UNPARSED:
+            return ErrorJSON(ServiceError(UNPARSED, code="body_unreadable").body(), 400)
         return await http_exception_handler(request, exc)
 
     @app.exception_handler(UnicodeEncodeError)
@@ -191,7 +198,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise exc
         return ErrorJSON(Invalid(NOT_STORABLE).body(), status_code=422)
 
-    @app.get("/healthz", tags=["health"])
+    @app.api_route("/healthz", methods=["GET", "HEAD"], tags=["health"])  # HEAD: load balancers
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 

@@ -513,9 +513,10 @@ def discard(*, db: Session, user: User, session_id: str) -> None:
     Its model calls are kept, without the session, for the cost figures."""
     record = _load(db, session_id, user, play=True)
     if said := _trainee_messages(db, session_id):
+        advice = "it is kept" if record.status == "ended" else "end it to have it graded"
         raise Conflict(
-            f"session '{session_id}' has {said} message(s) of yours: end it to have it "
-            "graded; only a session you have not written in can be discarded",
+            f"session '{session_id}' has {said} message(s) of yours: {advice}; only a "
+            "session you have not written in can be discarded",
             code="discard_has_messages",
         )
     if latest_grade(db=db, session_id=session_id) is not None:

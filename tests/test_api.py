@@ -19,6 +19,7 @@ def start(client: TestClient, **overrides: object) -> dict:
 
 def test_health(anonymous: TestClient) -> None:
     assert anonymous.get("/healthz").json() == {"status": "ok"}
+    assert anonymous.head("/healthz").status_code == 200  # how many load balancers probe
 
 
 def test_personas_and_techniques_in_both_languages(client: TestClient, catalog: Catalog) -> None:

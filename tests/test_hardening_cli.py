@@ -152,3 +152,18 @@ def test_a_database_that_refuses_connections_is_one_line(
     use_database("postgresql+psycopg://someone:s3cret@127.0.0.1:1/sparring")
     error = one_line_error(runner.invoke(cli, ["users", "list"]))
     assert "cannot use the database postgresql+psycopg://someone:***@127.0.0.1:1" in error
+
+
+def test_accounts_made_before_the_first_start_still_get_an_admin(
+    sqlite: None, tmp_path: Path
+) -> None:
+    """README's order is start, then accounts; the other order must not leave the pages with
+    nobody to manage them."""
+    runner.invoke(cli, ["users", "create", "early", "--team", "blue"])
+    engine = get_engine(get_settings().database_url)
+    with Session(engine) as db:
+        password = auth.ensure_admin(db=db)
+        assert password is not None
+        assert auth.authenticate(db=db, username="admin", password=password).role == "admin"
+        assert auth.ensure_admin(db=db) is None  # once
+    engine.dispose()

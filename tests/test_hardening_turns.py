@@ -213,6 +213,17 @@ def test_an_echoed_surrogate_comes_back_escaped(client: TestClient) -> None:
     assert "unknown persona 'x\ud800'" in answer.json()["detail"]
 
 
+def test_a_body_that_is_not_utf8_json_is_a_named_400(client: TestClient) -> None:
+    started = client.post("/api/sessions", json={"persona_id": "disorganized"}).json()["session"]
+    sid, opening = started["id"], started["message_count"]
+    headers = {"content-type": "application/json"}
+    for body in (b'{"content": "caf\xe9 latin-1"}', b"[" * 100_000 + b"]" * 100_000):
+        answer = client.post(f"/api/sessions/{sid}/messages", content=body, headers=headers)
+        assert answer.status_code == 400 and answer.json()["code"] == "body_unreadable"
+        assert "UTF-8" in answer.json()["detail"]
+    assert client.get(f"/api/sessions/{sid}").json()["session"]["message_count"] == opening
+
+
 def test_a_chunked_body_over_the_limit_is_413(client: TestClient) -> None:
     sid = start(client)
 
@@ -316,6 +327,9 @@ def test_a_session_the_trainee_wrote_in_cannot_be_discarded(
     client.post(f"/api/sessions/{sid}/messages", json={"content": "What matters to you?"})
     refused = client.delete(f"/api/sessions/{sid}")
     assert refused.status_code == 409 and "end it to have it graded" in refused.json()["detail"]
+    client.post(f"/api/sessions/{sid}/end")
+    ended = client.delete(f"/api/sessions/{sid}").json()["detail"]
+    assert "it is kept" in ended and "end it" not in ended  # it is ended: no advice to end it
     empty = start(client)
     coach = login_as("carla", role="coach", teams=["blue"])
     assert coach.delete(f"/api/sessions/{empty}").status_code == 403  # only its trainee

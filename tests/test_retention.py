@@ -73,3 +73,5 @@ def test_purge_deletes_old_sessions_with_what_hangs_on_them(
 
     bad = runner.invoke(cli, ["purge", "--before", "last year"])
     assert bad.exit_code == 2 and "--before must be a date like 2026-01-31" in bad.stderr
+    typo = runner.invoke(cli, ["purge", "--before", "2026-01-01", "--trainee", "adaa"])
+    assert typo.exit_code == 1 and "no user named 'adaa' here" in typo.stderr

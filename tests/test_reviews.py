@@ -395,6 +395,8 @@ def test_coaches_verdicts_become_a_gold_set_to_calibrate_against(
 
     none = runner.invoke(cli, ["reviews-to-gold", str(folder), "--reviewer", "root"])
     assert none.exit_code == 1 and "no session has a coach's verdict by root yet" in none.stderr
+    typo = runner.invoke(cli, ["reviews-to-gold", str(folder), "--persona", "yes-then-sell"])
+    assert typo.exit_code == 1 and "unknown persona 'yes-then-sell'; known: " in typo.stderr
     wrote = runner.invoke(cli, ["reviews-to-gold", str(folder), "--reviewer", "carla"])
     assert wrote.exit_code == 0, wrote.output
     assert "wrote 1 gold files" in wrote.stdout
