@@ -8,7 +8,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
 
@@ -648,6 +648,8 @@ def test_history_charts_one_point_per_graded_session(browser_as: Login) -> None:
     overall = html.split('class="chart chart-wide"', 1)[1].split("</svg>", 1)[0]
     assert overall.count('class="dot"') == 2
     assert f"/sessions/{first}/report" in overall and f"/sessions/{second}/report" in overall
+    day = datetime.now(UTC).date().isoformat()  # the time axis says when its two ends were
+    assert re.findall(r'<text class="axis"[^>]*>(\d{4}-\d\d-\d\d)</text>', overall) == [day, day]
     assert 'class="small-multiples"' in html
 
 

@@ -497,8 +497,13 @@ def history_page(
         for p, label, href in zip(points, labels, hrefs, strict=True)
     ]
     # A phone shrinks a wide chart's labels and dots to a few pixels: it gets one drawn to its size.
-    overall = line_chart(scores, pass_mark=PASS_SCORE)
-    overall_narrow = line_chart(scores, pass_mark=PASS_SCORE, width=340, height=200)
+    span = (
+        (f"{points[0].created_at:%Y-%m-%d}", f"{points[-1].created_at:%Y-%m-%d}")
+        if points
+        else None
+    )
+    overall = line_chart(scores, pass_mark=PASS_SCORE, height=214, span=span)
+    overall_narrow = line_chart(scores, pass_mark=PASS_SCORE, width=340, height=214, span=span)
     seen = [t for p in points for t in p.techniques]
     technique_charts = []
     for technique in [t for t in catalog.techniques if t in seen]:

@@ -105,6 +105,7 @@ class Chart:
     pass_y: float | None  # the pass mark's line, when shown
     left: float
     right: float
+    span: tuple[str, str] | None  # under the time axis: when the first and the last point were
 
 
 def line_chart(
@@ -113,10 +114,11 @@ def line_chart(
     width: int = 640,
     height: int = 200,
     pass_mark: int | None = None,
+    span: tuple[str, str] | None = None,
 ) -> Chart:
     """A 0–100 line chart of (value or None, label, link) in order; None values are skipped
-    but keep their place on the time axis."""
-    left, right, top, bottom = 34.0, 10.0, 10.0, 16.0
+    but keep their place on the time axis, whose two ends `span` names."""
+    left, right, top, bottom = 34.0, 10.0, 10.0, 16.0 + (14.0 if span else 0.0)
     span_x = width - left - right
     span_y = height - top - bottom
 
@@ -144,6 +146,7 @@ def line_chart(
         pass_y=y_of(pass_mark) if pass_mark is not None else None,
         left=left,
         right=width - right,
+        span=span if count > 1 else None,
     )
 
 
