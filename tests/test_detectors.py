@@ -147,9 +147,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Abbiamo sbagliato noi, è colpa nostra.",
                 "Mi dispiace davvero per il disguido.",
                 "Mi scusi per il ritardo.",
+                "Mi scusi, sono andata troppo veloce.",
+                "Scusi, sono andato troppo veloce.",
+                "Ha ragione, mi scusi.",
+                "Scusa, ero in riunione.",
             ],
             [
                 "Mi dispiace, ma non posso farlo gratis.",
+                # "scusi" to ask something, or before a "ma", is not an apology
+                "Scusi, chi parla?",
+                "Mi scusi, ma non posso farlo gratis.",
                 "Scusi il disturbo, ha un minuto?",
                 # a polite "mi scusi" before insisting or bothering is a hedge, not an apology
                 "Mi scusi, non vorrei insistere.",
@@ -164,9 +171,12 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I apologise, that was our mistake.",
                 "My apologies, we got it wrong.",
                 "That's on me.",
+                "Sorry, I went too fast.",
             ],
             [
                 "I'm sorry to hear that.",
+                "Sorry, who is this?",
+                "Sorry, but I can't do it for free.",
                 "I'm sorry, but I can't do it for free.",
                 "I'm sorry, I don't want to insist.",
                 "Sorry to bother you, do you have a minute?",
@@ -237,6 +247,8 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Non venda i titoli questa settimana.",
                 "Dovreste prima compilare il modulo.",
                 "Dovete definire gli obiettivi.",
+                "Allora le dico subito cosa deve fare: cambi la foto e riscriva il titolo.",
+                "Ti dico subito cosa farei io: foto professionale e tre post a settimana.",
             ],
             [
                 "Il pacco dovrebbe arrivare domani.",
@@ -244,6 +256,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 # asking what others should feel is a question, not advice
                 "Cosa dovrebbe provare chi vi trova online?",
                 "Non dovete preoccuparvi.",
+                "Non le dico io cosa deve fare: decide lei.",
             ],
         ),
         "en": (
@@ -252,6 +265,8 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I recommend keeping the bonds.",
                 "If I were you I'd hold.",
                 "Don’t sell now.",
+                "Let me tell you right away what you should do: change your photo.",
+                "Let me tell you what I'd do: a new photo and three posts a week.",
             ],
             [
                 "What would you like to do?",
@@ -259,6 +274,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Before I recommend anything, what matters to you?",
                 "What could I do so that my advice is useful to you?",
                 "What do you think you should do next?",
+                "I won't tell you what to do.",
             ],
         ),
     },
@@ -323,6 +339,10 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Come le ho già spiegato, non conviene.",
                 "Lei non ha capito come funziona la borsa.",
                 "Te lo ripeto per l’ennesima volta.",
+                "Le ho già detto che deve fare come dico io.",
+                "Le ho gia detto di non vendere.",
+                "Te l'ho gia' detto mille volte.",
+                "Gliel'ho già detto: sei mesi.",
             ],
             [
                 "Le spiego volentieri i dettagli, se vuole.",
@@ -330,6 +350,9 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 # deferring to the client is not talking down
                 "Ovviamente decide lei.",
                 "Ovviamente la decisione è sua.",
+                "Le ho detto tutto quello che so.",
+                "Non le ho già detto tutto?",
+                "Ti ho già detto di sì, lo facciamo.",  # agreeing is not talking down
             ],
         ),
         "en": (
@@ -338,12 +361,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "As I already explained, it's not worth it.",
                 "You don’t understand how this works.",
                 "That's not how it works.",
+                "I already told you, you have to do as I say.",
+                "I've already told you: six months.",
             ],
             [
                 "I understand what you mean.",
                 "Let me know if anything is unclear.",
                 "Obviously it's your call.",
                 "Obviously, you decide.",
+                "I told you about the fees on Monday.",
+                "I always do what I say.",
             ],
         ),
     },
@@ -451,6 +478,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Partiamo dai vostri clienti.",
                 "Cominciamo dai suoi obiettivi.",
                 "Le mando il passo successivo ogni lunedì.",
+                "Allora restiamo d'accordo così: spostiamo 20 mila e ci risentiamo il 15?",
             ],
             [
                 "Non possiamo fare altro.",
@@ -467,6 +495,7 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "First we decide what to say, then where to say it.",
                 "I suggest we review it in a dedicated session.",
                 "Let's start from your clients.",
+                "So shall we agree: we move 20k now and talk again on the 15th?",
             ],
             [
                 "Let me think.",
@@ -563,8 +592,18 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "I'd like to talk about the outstanding invoices.",
                 "About the payment, let's find a way.",
                 "There are two unpaid fees.",
+                "My fee is 80 euros an hour.",
+                "Our fees are 80 euro per session.",
+                "The fee is 80 euros.",
             ],
-            ["Pay attention to the deadline.", "The file is ready."],
+            [
+                "Pay attention to the deadline.",
+                "The file is ready.",
+                # the fees of the client's own life are not the adviser's price
+                "How are your daughter's university fees going?",
+                "School fees went up again this year.",
+                "The fees for her college are due in May.",
+            ],
         ),
     },
     "email_channel": {
@@ -790,9 +829,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Le mando la bozza entro venerdì.",
                 "Come concordato, domani alle 10 ci sentiamo.",
                 "Mi impegno a consegnare entro le 18.",
+                "Allora restiamo d'accordo così: spostiamo 20 mila e ci risentiamo il 15?",
             ],
             [
                 "Ci sentiamo prima o poi.",
+                "Non ci vediamo lunedì.",
                 "Le mando qualcosa.",
                 "È impossibile entro fine mese.",
                 "Non riesco a finire entro venerdì.",
@@ -803,9 +844,11 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "You'll have the draft by Friday.",
                 "As agreed, we'll talk tomorrow at 10.",
                 "I'll send it by 5 pm.",
+                "So shall we agree: we move 20k… talk again on the 15th?",
             ],
             [
                 "We'll talk sometime.",
+                "We can't meet on Monday.",
                 "I'll send something.",
                 "Impossible by the end of the month.",
                 "I can't finish it by Friday.",
