@@ -601,6 +601,11 @@ def import_(
 
     try:
         data = json.loads(_read_bytes(file).decode("utf-8-sig"))
+        if isinstance(data, dict) and "session" in data and "sessions" not in data:
+            _fail(
+                f"{file} is one session's download (its report card's Export JSON): import "
+                "takes a file from `sparring export` or GET /api/exports/sessions.json"
+            )
         bundle = transfer.ExportBundle.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -491,6 +491,10 @@ def test_cli_export_and_import_errors_are_one_line(
     bad.write_text('{"format": "sparring-sessions", "sessions": 3}', encoding="utf-8")
     refused = runner.invoke(cli, ["import", str(bad)])
     assert refused.exit_code == 1 and "not a Sparring export" in refused.stderr
+    one = tmp_path / "sparring-abc.json"
+    one.write_text('{"session": {"id": "abc"}, "messages": [], "grade": null}', encoding="utf-8")
+    single = runner.invoke(cli, ["import", str(one)])
+    assert single.exit_code == 1 and "is one session's download" in single.stderr
     assert runner.invoke(cli, ["export", "--format", "xml"]).exit_code == 2
     for result in (missing, refused):
         assert "Traceback" not in result.output
