@@ -46,6 +46,7 @@ NOT_STORABLE = (
     "the request holds the NUL character (\\u0000), which the database cannot store; "
     "remove it and send again"
 )
+MAX_ECHOED_CHARS = 500  # of the input a 422 repeats back
 FASTAPI_UNPARSED = "There was an error parsing the body"  # FastAPI's words for any of these
 UNPARSED = (
     "the body could not be read: it must be JSON (or the form the route takes) in UTF-8, "
@@ -130,6 +131,15 @@ def prepare_database(settings: Settings) -> Engine:
     return engine
 
 
+def _echoed(error: dict[str, Any]) -> Any:
+    """A validation error as FastAPI words it, echoing what was sent only when it is short: a
+    wrong field in a 600-message chat would otherwise send the whole chat back."""
+    shown = jsonable_encoder(error)
+    if len(json.dumps(shown.get("input"), ensure_ascii=False)) > MAX_ECHOED_CHARS:
+        shown["input"] = "(too long to repeat)"
+    return shown
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
@@ -170,7 +180,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return ErrorJSON({"detail": jsonable_encoder(exc.errors())}, status_code=422)
+        return ErrorJSON({"detail": [_echoed(e) for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -237,6 +237,15 @@ def test_grade_request_errors(client: TestClient) -> None:
         [error] = response.json()["detail"]
         assert error["loc"] == ["body", "messages", 1, "content"]
         assert "the message is empty" in error["msg"]
+    # what was sent is repeated when short, not a whole chat sent back with a 422
+    long_chat = [{"role": "trainee", "content": f"line {n}"} for n in range(600)]
+    response = client.post("/api/grade", json={"persona_id": PERSONA, "messages": long_chat})
+    assert response.status_code == 422 and len(response.content) < 2_000, response.text[:300]
+    assert response.json()["detail"][0]["input"] == "(too long to repeat)"
+    short = client.post("/api/grade", json={"persona_id": PERSONA, "language": "fr"}).json()
+    assert {"input": "fr"}.items() <= next(
+        e for e in short["detail"] if "language" in e["loc"]
+    ).items()
 
 
 def test_drill_errors(client: TestClient) -> None:
