@@ -12,7 +12,7 @@ from sqlmodel import Session
 from app import sessions as service
 from app.catalog import Catalog, Language
 from app.chatlog import ChatLogError, read_chatlog
-from app.engine.grader import GradeResult, Role
+from app.engine.grader import Role
 from app.engines import Engines
 from app.errors import Invalid
 from app.models import MAX_GRADED_MESSAGES, GradeReport, GradeRequest
@@ -28,7 +28,7 @@ class ChatGradeReport(GradeReport):
 
 @dataclass
 class GradedChat:
-    result: GradeResult
+    result: GradeReport
     lines: list[tuple[Role, str]]  # the messages graded, oldest first
     read: int  # the messages in the file
 
@@ -50,7 +50,7 @@ def grade_chat_file(
     data: bytes,
     filename: str | None,
     persona_id: str,
-    language: Language,
+    language: Language | None,
     trainee_name: str | None,
     engine_name: str | None,
 ) -> GradedChat:

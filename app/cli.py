@@ -326,7 +326,9 @@ def grade(
         Path, typer.Argument(help="JSON, a 'Name: text' chat log or a WhatsApp export")
     ],
     persona: Annotated[str, typer.Option("--persona", help="the persona the client is closest to")],
-    lang: LangOption = "en",
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="it or en; default: the chat's own language")
+    ] = None,
     trainee: Annotated[
         str | None,
         typer.Option(
@@ -341,16 +343,21 @@ def grade(
     """Grade a conversation recorded elsewhere against a persona's techniques."""
     from app.chat_grading import recent
     from app.chatlog import ChatLogError, read_chatlog
+    from app.language import guess_language
 
-    language = _language(lang)
     try:
         log = read_chatlog(_read_bytes(file), trainee=trainee)
     except ChatLogError as exc:
         _fail(f"{file}: {exc}")
-    typer.echo(
-        f"{file}: {log.format}, {len(log.lines)} messages ({log.skipped} left out)", err=True
-    )
     lines = recent(log.lines)
+    language = _language(lang) if lang else guess_language(text for _, text in lines)
+    read_as = (
+        "" if lang else f", in {'Italian' if language == 'it' else 'English'} (--lang to choose)"
+    )
+    typer.echo(
+        f"{file}: {log.format}, {len(log.lines)} messages ({log.skipped} left out){read_as}",
+        err=True,
+    )
     if len(lines) < len(log.lines):
         typer.echo(f"grading the last {len(lines)} of them", err=True)
     if url:
@@ -402,7 +409,7 @@ def _grade_here(
         )
     except GradeFailed as exc:
         _fail(f"grading failed: {exc}")
-    return result.model_dump(mode="json")
+    return result.model_dump(mode="json") | {"language": language}  # as the API's report
 
 
 @cli.command("reviews-to-gold")

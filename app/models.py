@@ -471,7 +471,7 @@ MAX_GRADED_MESSAGES = 500  # a grade's transcript; a longer chat file is graded 
 
 class GradeRequest(SQLModel):
     persona_id: str
-    language: Language = "it"
+    language: Language | None = None  # None: the language the messages are written in
     engine: Literal["offline", "llm"] | None = None
     messages: list[TranscriptLine] = Field(min_length=1, max_length=MAX_GRADED_MESSAGES)
 
@@ -485,6 +485,7 @@ class GradeReport(SQLModel):
     grader: str
     prompt_version: str
     criteria: list[Criterion]
+    language: Language  # the conversation's, as given or as read from the messages
 
 
 class DrillRequest(SessionCreate):

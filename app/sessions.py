@@ -24,16 +24,18 @@ from app.catalog import SUCCESS_OUTCOMES, Catalog, Language, Persona
 from app.engine.actors import Reply
 from app.engine.detectors import detect, move_ids
 from app.engine.director import ClientState, Directive, end_by_trainee, observe, opening
-from app.engine.grader import GradeResult, TranscriptMessage
+from app.engine.grader import TranscriptMessage
 from app.engine.llm import CallRecord, LLMError
 from app.engine.llm_grader import GradeFailed
 from app.engines import Engine, Engines
 from app.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Upstream
+from app.language import guess_language
 from app.models import (
     CriterionPublic,
     CriterionResult,
     Grade,
     GradePublic,
+    GradeReport,
     GradeRequest,
     LLMCall,
     Message,
@@ -703,7 +705,7 @@ def _criteria(db: Session, grade: Grade) -> list[CriterionResult]:
 
 def grade_transcript(
     *, db: Session, catalog: Catalog, engines: Engines, request: GradeRequest
-) -> GradeResult:
+) -> GradeReport:
     """Grade a conversation recorded elsewhere; only the model calls are recorded."""
     persona = persona_or_404(catalog, request.persona_id)
     _, engine = engine_or_422(engines, request.engine)
@@ -713,15 +715,13 @@ def grade_transcript(
     ]
     if not any(m.role == "trainee" for m in transcript):
         raise Invalid("the transcript has no trainee message to grade", ("body", "messages"))
+    language = request.language or guess_language(m.content for m in transcript)
     calls: list[CallRecord] = []
     try:
-        return engine.grader.grade(
-            catalog=catalog,
-            persona=persona,
-            language=request.language,
-            messages=transcript,
-            calls=calls,
+        result = engine.grader.grade(
+            catalog=catalog, persona=persona, language=language, messages=transcript, calls=calls
         )
+        return GradeReport.model_validate(result.model_dump() | {"language": language})
     except GradeFailed as exc:
         raise Upstream(f"grading failed: {exc}; try again", code="model_failed_chat") from exc
     finally:

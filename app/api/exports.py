@@ -83,7 +83,9 @@ def grade_upload(
     catalog: CatalogDep,
     engines: EnginesDep,
     db: SessionDep,
-    language: Annotated[Language, Form()] = "it",
+    language: Annotated[
+        Language | None, Form(description="default: the language the chat is written in")
+    ] = None,
     trainee_name: Annotated[
         str | None, Form(description="the trainee's name in the log; the others are the client")
     ] = None,

@@ -19,9 +19,9 @@ router = api_router("/api", tags=["grading"])
 def grade(
     body: GradeRequest, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradeReport:
-    """Grade a conversation recorded elsewhere against a persona's techniques; not stored."""
-    result = service.grade_transcript(db=db, catalog=catalog, engines=engines, request=body)
-    return GradeReport.model_validate(result.model_dump())
+    """Grade a conversation recorded elsewhere against a persona's techniques; not stored.
+    Without `language`, the one the messages are written in."""
+    return service.grade_transcript(db=db, catalog=catalog, engines=engines, request=body)
 
 
 @router.post("/drills", response_model=DrillResult)
