@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,347 @@ def test_whatsapp_date_styles(header: str) -> None:
 def test_a_whatsapp_zip_is_read_from_its_chat_file() -> None:
     log = read_chatlog(whatsapp_zip(WHATSAPP_ANDROID_IT), trainee="Sara Bianchi")
     assert log.format == "whatsapp" and len(log.lines) == 3
+
+
+# ---------------------------------------------------------------- real exports
+
+CHATS = Path(__file__).parent / "fixtures" / "chats"
+
+
+def chat(name: str) -> str:
+    return (CHATS / name).read_text(encoding="utf-8")
+
+
+ADVISER_LINES = [
+    (
+        "client",
+        "Buonasera dottoressa, scusi l'ora.\n"
+        "Ho visto che il fondo ha perso il 4% in un mese: mi aveva detto che era prudente!",
+    ),
+    (
+        "trainee",
+        "Buonasera Mario, capisco la preoccupazione.\n"
+        "Prima di tutto: cosa la preoccupa di più, la perdita di oggi o l'obiettivo a cinque anni?",
+    ),
+    ("client", 'Tutte e due. E non mi dica "è il mercato"\n21:30 domani? Prima non posso.'),
+    (
+        "trainee",
+        "Va bene alle 21:30. Le preparo il confronto tra il fondo e il suo profilo di rischio ✅",
+    ),
+    ("client", "Ecco l'estratto. Ore 10:15 - ho chiamato la banca e non risponde nessuno"),
+    (
+        "trainee",
+        "Buongiorno Mario. Le scrivo i punti per stasera:\n1) perdita attuale: -4,1%\n"
+        "2) orizzonte: 5 anni\n3) costo della consulenza: 150 € l'ora, come da contratto",
+    ),
+    ("client", "150 l'ora?! Per dirmi di aspettare? 😡"),
+]
+
+
+def test_android_export_italian_24h() -> None:
+    """Colons, times and a "10:15 - " inside messages; a document's name repeated below it."""
+    log = parse_chatlog(chat("android_it_24h.txt"), trainee="Giulia Ferri")
+    assert log.format == "whatsapp" and log.speakers == ["Mario Rossi", "Giulia Ferri"]
+    assert log.lines == ADVISER_LINES
+    assert log.skipped == 4  # encryption notice, media, deleted message, the bank statement
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        lambda t: t,
+        lambda t: t.replace(" PM - ", f"{NNBSP}PM - ").replace(" AM - ", f"{NNBSP}AM - "),
+        lambda t: t.replace("/26, ", "/2026, "),  # four-digit year
+    ],
+    ids=["12h", "narrow-space-before-pm", "4-digit-year"],
+)
+def test_android_export_english_12h_with_a_phone_number_for_a_name(
+    variant: Callable[[str], str],
+) -> None:
+    log = parse_chatlog(variant(chat("android_en_12h.txt")), trainee="dana whitfield")
+    client = "+1 415 555 0134"
+    assert log.speakers == [client, "Dana Whitfield"]
+    assert [role for role, _ in log.lines] == ["client"] + ["client", "trainee"] * 3
+    assert log.lines[3] == (
+        "client",
+        'That\'s the report. He wrote "carpet damage: $1,800" which is a lie',
+    )
+    assert log.lines[5] == ("client", "$200?? Can't you just tell me if I'll win 😤")
+    assert log.lines[-1][1].endswith("- write a demand letter\nWould Thursday 10:00 AM work?")
+    assert log.skipped == 4  # encryption notice, media, two deleted messages
+
+
+def test_iphone_export_italian_with_documents_calls_and_gifs() -> None:
+    log = parse_chatlog(chat("ios_it.txt"), trainee="Luca Marin")
+    assert log.speakers == ["Franca Bianchi 🌸", "Luca Marin"]
+    assert log.lines == [
+        ("client", "Luca ho bisogno del piano marketing entro venerdì, il cda è lunedì"),
+        (
+            "trainee",
+            "Buonasera Franca. Venerdì è stretto ma vediamo.\n"
+            "Mi dice cosa deve decidere il cda: budget o canali?",
+        ),
+        ("client", "Tutti e due. Il preventivo che mi ha mandato: 4.800 € sono troppi"),
+        (
+            "trainee",
+            "Questo è il dettaglio. Possiamo togliere la parte social e scendere a 3.200 €.",
+        ),
+        ("client", "Va bene ma i social mi servono"),
+        (
+            "trainee",
+            "Allora facciamo così: social in una seconda fase, da gennaio.\n"
+            "Le mando il calendario entro le 18:00.",
+        ),
+    ]
+    # encryption, photo, missed call, attached photo, attached offer, deleted, contract, GIF
+    assert log.skipped == 8
+
+
+def test_iphone_export_english_names_a_phone_number_as_people_read_it() -> None:
+    """iPhones wrap an unsaved number in invisible U+202A…U+202C marks."""
+    text = chat("ios_en_12h.txt")
+    assert "\u202a+44 7700 900123\u202c" in text
+    log = parse_chatlog(text, trainee="Priya Nair")
+    assert log.speakers == ["+44 7700 900123", "Priya Nair"]
+    assert log.lines == [
+        (
+            "client",
+            "Hi Priya, got your number from Tom. Quick one: how do I get investors for my app?",
+        ),
+        (
+            "trainee",
+            "Hi! Happy to help. Before investors: who pays for the app today, "
+            "and how many of them?",
+        ),
+        ("client", "Nobody yet lol. But it's like Uber for dog walkers 🐕"),
+        (
+            "trainee",
+            "Then investors will ask the same question. My first session is £150: we work out "
+            "who pays and what to test before you pitch.\nWant me to send times for next week?",
+        ),
+        ("client", "£150 just to talk??"),
+        (
+            "trainee",
+            "It's a working session, not a chat: you leave with a plan. "
+            "Options: Tue 10:00 AM or Thu 4:30 PM.",
+        ),
+    ]
+    assert log.skipped == 6  # encryption, missed call, photo, deleted, pitch deck, location
+    as_number = parse_chatlog(text, trainee="+447700900123")  # spaced as the user types it
+    assert [role for role, _ in as_number.lines] == ["trainee", "client"] * 3
+    assert parse_chatlog(text, trainee="priya\u00a0 NAIR").lines == log.lines  # any spacing
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode(),
+        lambda t: ("\ufeff" + t).encode(),  # UTF-8 with a BOM
+        lambda t: t.replace("\n", "\r\n").encode(),  # Windows line endings
+        lambda t: ("\ufeff" + t.replace("\n", "\r\n")).encode(),
+        lambda t: t.encode("utf-16"),  # with its byte-order mark
+        lambda t: t.encode("utf-16-le"),  # saved by Windows tools with no mark
+        lambda t: t.encode("utf-16-be"),
+    ],
+    ids=["utf8", "bom", "crlf", "bom-crlf", "utf16", "utf16le-no-bom", "utf16be-no-bom"],
+)
+def test_encodings_and_line_endings_read_the_same(encode: Callable[[str], bytes]) -> None:
+    for name, trainee in (("android_it_24h.txt", "Giulia Ferri"), ("ios_it.txt", "Luca Marin")):
+        expected = parse_chatlog(chat(name), trainee=trainee)
+        assert read_chatlog(encode(chat(name)), trainee=trainee) == expected
+
+
+def test_a_utf16_file_cut_short_is_read_not_crashed() -> None:
+    data = "Ada: Buongiorno\nLuca: Salve".encode("utf-16")
+    assert read_chatlog(data[:-1], trainee="Ada").lines[0] == ("trainee", "Buongiorno")
+
+
+def zipped(*members: tuple[str, str | bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in members:
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("members", "trainee"),
+    [
+        (  # an iPhone export re-zipped on a Mac: the "._" shadow file comes first
+            [("__MACOSX/._chat.txt", b"\x00\x05\x16\x07\x00\x02Mac OS X"), ("_chat.txt", "ios_it")],
+            "Luca Marin",
+        ),
+        (  # a document the client sent, also a .txt with "chat" in its name
+            [("00000012-Appunti chat cda.txt", "Note: budget"), ("_chat.txt", "ios_it")],
+            "Luca Marin",
+        ),
+        (  # Android, in a folder, in UTF-16
+            [("Chat WhatsApp con Mario Rossi/Chat WhatsApp con Mario Rossi.txt", "utf16")],
+            "Giulia Ferri",
+        ),
+    ],
+    ids=["mac-shadow-file", "txt-attachment", "android-utf16"],
+)
+def test_whatsapp_zips(members: list[tuple[str, str | bytes]], trainee: str) -> None:
+    files = {"ios_it": "ios_it.txt", "utf16": "android_it_24h.txt"}
+    contents = {
+        "ios_it": chat("ios_it.txt").encode(),
+        "utf16": chat("android_it_24h.txt").encode("utf-16"),
+    }
+    data = zipped(*((name, contents.get(str(content), content)) for name, content in members))
+    chosen = next(files[str(c)] for _, c in members if c in files)
+    assert read_chatlog(data, trainee=trainee) == parse_chatlog(chat(chosen), trainee=trainee)
+
+
+def test_a_damaged_or_locked_zip_says_why() -> None:
+    damaged = bytearray(zipped(("_chat.txt", "12/03/24, 21:16 - Ada: Buongiorno\n" * 50)))
+    damaged[60] ^= 0xFF  # inside the compressed text: the checksum fails
+    locked = bytearray(zipped(("_chat.txt", "12/03/24, 21:16 - Ada: Buongiorno\n")))
+    locked[6] |= 1  # the "encrypted" flag, in the file's header and the directory
+    locked[locked.find(b"PK\x01\x02") + 8] |= 1
+    for data, message in ((damaged, "cannot read _chat.txt"), (locked, "password-protected")):
+        with pytest.raises(ChatLogError, match=message):
+            read_chatlog(bytes(data), trainee="Ada")
+
+
+def test_group_chat_on_android_italian() -> None:
+    """A lawyer with two heirs: group notices (one quoting a subject with a colon) are left
+    out, and the dates she lists stay in her message though they look like message headers."""
+    log = parse_chatlog(chat("group_android_it.txt"), trainee="Avv. Elena Conti")
+    assert log.speakers == ["Avv. Elena Conti", "Paolo Greco", "Marta Greco"]
+    assert log.lines == [
+        (
+            "trainee",
+            "Buongiorno a entrambi. Ho creato il gruppo per avere tutto in un posto.\n"
+            "Le prossime date sono:\n20/01/2027 10:00 - incontro in studio\n"
+            "03/02/2027 15:30 - Agenzia delle Entrate: scadenza per la dichiarazione",
+        ),
+        ("client", "Avvocato, la casa al mare deve restare a me, mia sorella lo sa"),
+        ("client", "Non è vero!! Papà non ha mai detto questo"),
+        (
+            "trainee",
+            "Capisco che sia un momento difficile. Assisto entrambi come eredi: non posso "
+            "prendere le parti di uno dei due.\nNe parliamo il 20 con le carte davanti?",
+        ),
+    ]
+    assert log.skipped == 6  # created, added, joined, encrypted, subject changed, left
+
+
+def test_group_chat_on_iphone_files_notices_under_the_groups_name() -> None:
+    log = parse_chatlog(chat("group_ios_en.txt"), trainee="James Okafor")
+    assert log.speakers == ["James Okafor", "Simon Harper", "Ruth Harper"]  # not the group
+    assert [role for role, _ in log.lines] == ["trainee", "client", "client", "trainee"]
+    assert log.lines[1] == ("client", "Why is Ruth getting the house? This was never agreed.")
+    assert log.skipped == 7
+
+
+def test_a_group_chat_grades_every_other_participant_as_the_client() -> None:
+    """The rule for a group: the trainee is named, all the others are the client."""
+    text = chat("group_android_it.txt")
+    with pytest.raises(ChatLogError) as caught:
+        parse_chatlog(text)
+    assert str(caught.value) == (
+        "say which speaker is the trainee (everyone else is read as the client); "
+        "speakers in the log: Avv. Elena Conti, Paolo Greco, Marta Greco"
+    )
+    assert caught.value.speakers == ["Avv. Elena Conti", "Paolo Greco", "Marta Greco"]
+    as_heir = parse_chatlog(text, trainee="Marta Greco")
+    assert [role for role, _ in as_heir.lines] == ["client", "client", "trainee", "client"]
+
+
+ANDROID, IPHONE = "12/03/24, 21:15 - ", "[12/03/24, 21:15:00] "
+
+
+@pytest.mark.parametrize(
+    "row",
+    [
+        ANDROID + "Messages and calls are end-to-end encrypted. Only people in this chat can "
+        "read, listen to, or share them. Learn more.",
+        ANDROID + "I messaggi e le chiamate sono crittografati end-to-end. Solo le persone in "
+        "questa chat possono leggerli, ascoltarli o condividerli.",
+        ANDROID + "Luca Neri joined using this group's invite link",
+        ANDROID + "Luca Neri si è unito tramite il link di invito al gruppo",
+        ANDROID + "Marco Rossi: <Media omitted>",
+        ANDROID + "Marco Rossi: <Media omessi>",
+        ANDROID + "Marco Rossi: This message was deleted",
+        ANDROID + "Marco Rossi: Questo messaggio è stato eliminato",
+        ANDROID + "Marco Rossi: This message was deleted by admin Sara Bianchi",
+        ANDROID + "Marco Rossi: Questo messaggio è stato eliminato da un amministratore",
+        ANDROID + "Marco Rossi: Mutuo_Rossi.pdf (file allegato)\nMutuo_Rossi",
+        ANDROID
+        + "Marco Rossi: Studio Bianchi\nMilano\nposizione: https://maps.google.com/?q=45.46,9.19",
+        ANDROID + 'Sara Bianchi changed the subject to "Rossi: mutuo"',
+        ANDROID + "Sara Bianchi ha cambiato l'oggetto in “Rossi: mutuo”",
+        ANDROID + "Your security code with Marco Rossi changed. Tap to learn more.",
+        IPHONE + f"Marco Rossi: {LRM}{ENCRYPTED_EN}",
+        IPHONE + f"Marco Rossi: {LRM}{ENCRYPTED_IT}",
+        IPHONE + f"Marco Rossi: {LRM}Messages to this chat and calls are now secured with "
+        "end-to-end encryption. Tap for more info.",
+        IPHONE + f"Marco Rossi: {LRM}image omitted",
+        IPHONE + f"Marco Rossi: {LRM}immagine omessa",
+        IPHONE + f"Marco Rossi: {LRM}GIF esclusa",
+        IPHONE + f"Marco Rossi: {LRM}sticker non incluso",
+        IPHONE + f"Marco Rossi: {LRM}<allegato: 00000012-PHOTO-2024-03-12-21-15-00.jpg>",
+        IPHONE + f"Marco Rossi: Mutuo • {LRM}2 pagine {LRM}<allegato: 00000013-Mutuo.pdf>",
+        IPHONE + f"Marco Rossi: Mutuo • {LRM}2 pagine {LRM}documento omesso",
+        IPHONE + f"Marco Rossi: Mutuo • {LRM}2 pages {LRM}document omitted",
+        IPHONE + f"Marco Rossi: {LRM}Missed voice call. {LRM}Tap to call back",
+        IPHONE + f"Marco Rossi: {LRM}Chiamata vocale persa. {LRM}Tocca per richiamare",
+        IPHONE + f"Marco Rossi: {LRM}Videochiamata persa",
+        IPHONE + f"Marco Rossi: {LRM}This message was deleted.",
+        IPHONE + f"Marco Rossi: {LRM}Location: https://maps.google.com/?q=45.46,9.19",
+        IPHONE + f"Marco Rossi: {LRM}This business uses a secure service from Meta to manage "
+        "this chat. Tap to learn more.",
+        IPHONE + f"Marco Rossi: {LRM}Marco Rossi ha attivato i messaggi effimeri. I nuovi "
+        "messaggi scompariranno da questa chat 7 giorni dopo l'invio.",
+        IPHONE + f"{LRM}Sara Bianchi added Luca Neri",  # an older iPhone: no sender
+        IPHONE + f"Pratica Rossi: {LRM}Sara Bianchi added Luca Neri",  # the group's name
+        IPHONE + f"Pratica: Rossi: {LRM}Luca Neri joined using this group's invite link",
+    ],
+    ids=lambda row: row.removeprefix(ANDROID).removeprefix(IPHONE).replace(LRM, "")[:50],
+)
+def test_system_lines_are_left_out(row: str) -> None:
+    stamp = ANDROID if row.startswith(ANDROID) else IPHONE
+    text = (
+        f"{stamp}Marco Rossi: Ciao Sara, una domanda veloce sul mutuo\n{row}\n"
+        f"{stamp}Sara Bianchi: Ciao Marco, dimmi pure\n"
+    )
+    log = parse_chatlog(text, trainee="Sara Bianchi")
+    assert log.speakers == ["Marco Rossi", "Sara Bianchi"]
+    assert log.lines == [
+        ("client", "Ciao Sara, una domanda veloce sul mutuo"),
+        ("trainee", "Ciao Marco, dimmi pure"),
+    ]
+    assert log.skipped == 1
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "Videochiamata persa, scusa: ero in udienza. Ti richiamo alle 18?",
+        "Voice call me back when you can, I'm free after 6",
+        "Paolo ha aggiunto una clausola al contratto, la guardiamo insieme?",
+        "Marco left the papers at reception",
+        "Ho visto la tua posizione: https://maps.google.com/?q=45.46,9.19 ci vediamo lì",
+    ],
+)
+def test_messages_that_only_sound_like_notices_are_kept(said: str) -> None:
+    text = f"12/03/24, 21:14 - Marco Rossi: Mi richiami?\n12/03/24, 21:15 - Sara Bianchi: {said}\n"
+    log = parse_chatlog(text, trainee="Sara Bianchi")
+    assert log.lines == [("client", "Mi richiami?"), ("trainee", said)] and log.skipped == 0
+
+
+def test_an_export_after_a_title_or_a_cut_message_is_still_whatsapp() -> None:
+    for before in ("Chat WhatsApp con Mario Rossi", "...e quindi niente, ci sentiamo"):
+        log = parse_chatlog(f"{before}\n{chat('android_it_24h.txt')}", trainee="Giulia Ferri")
+        assert log.format == "whatsapp" and log.lines == ADVISER_LINES
+
+
+def test_a_copy_from_whatsapp_web_reads_as_a_plain_log() -> None:
+    log = parse_chatlog(chat("web_copy_it.txt"), trainee="Giulia Ferri")
+    assert log.format == "text" and log.speakers == ["Mario Rossi", "Giulia Ferri"]
+    assert [role for role, _ in log.lines] == ["client", "trainee"] * 2
+    assert log.lines[2] == ("client", "Tra 10 anni, per la pensione.\nMa intanto perdo!")
 
 
 # ---------------------------------------------------------------- plain text and JSON
