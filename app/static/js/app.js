@@ -14,7 +14,33 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const input of document.querySelectorAll("input[type=file][data-max-bytes]")) {
     input.addEventListener("change", () => checkFileSize(input));
   }
+  reachableScrolling();
+  let resized = 0;
+  window.addEventListener("resize", () => {
+    window.clearTimeout(resized);
+    resized = window.setTimeout(reachableScrolling, 150);
+  });
 });
+
+// A table wider than the screen (a phone, a zoomed page) scrolls sideways inside its
+// wrapper: a keyboard user scrolls it with the arrow keys once the wrapper has focus, so a
+// wrapper that scrolls joins the tab order, as a region named after its table.
+function reachableScrolling() {
+  for (const wrap of document.querySelectorAll(".table-wrap")) {
+    const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+    if (scrolls === wrap.hasAttribute("tabindex")) continue;
+    if (!scrolls) {
+      for (const name of ["tabindex", "role", "aria-label"]) wrap.removeAttribute(name);
+      continue;
+    }
+    const caption = wrap.querySelector("caption");
+    const heading = wrap.closest("section, details")?.querySelector("h2, h3, summary");
+    const title = (caption || heading || document.querySelector("h1"))?.textContent;
+    wrap.setAttribute("tabindex", "0");
+    wrap.setAttribute("role", "region");
+    wrap.setAttribute("aria-label", (title || "").replace(/\s+/g, " ").trim());
+  }
+}
 
 // A file over the server's limit is refused before it is sent, instead of after the upload.
 function checkFileSize(input) {

@@ -15,7 +15,8 @@
   // so the box is not focused for the trainee there (the reply and the meters stay in view).
   const touch = window.matchMedia("(pointer: coarse)").matches;
   const send = document.getElementById("send");
-  const log = document.getElementById("transcript");
+  const log = document.getElementById("transcript"); // the list of messages
+  const live = document.getElementById("conversation"); // the live region that scrolls it
   const status = document.getElementById("chat-status");
   const errorBox = document.getElementById("chat-error");
   const endedNotice = document.getElementById("ended-notice");
@@ -113,8 +114,10 @@
 
   // The length against the limit, shown once the text nears it, instead of a maxlength
   // that would cut a pasted text without a word.
+  // Characters as the server counts them: an emoji is one, not two UTF-16 units.
+  const charsIn = (text) => [...text].length;
   function countChars() {
-    const length = box.value.trim().length;
+    const length = charsIn(box.value.trim());
     counter.hidden = length < maxChars * 0.9;
     counter.textContent = `${length} / ${maxChars}`;
     counter.classList.toggle("over", length > maxChars);
@@ -283,14 +286,14 @@
       showError(coded("message_empty"));
       return;
     }
-    if (content.length > maxChars) {
-      showError(coded("message_too_long", { length: content.length, limit: maxChars }));
+    if (charsIn(content) > maxChars) {
+      showError(coded("message_too_long", { length: charsIn(content), limit: maxChars }));
       return;
     }
     busy = true;
     sent = content;
     send.disabled = true;
-    log.setAttribute("aria-busy", "true");
+    live.setAttribute("aria-busy", "true");
     status.textContent = strings["sending"];
     try {
       const response = await fetch(`/api/sessions/${encodeURIComponent(sessionId)}/messages`, {
@@ -344,7 +347,7 @@
     } finally {
       busy = false;
       send.disabled = false;
-      log.removeAttribute("aria-busy");
+      live.removeAttribute("aria-busy");
       if (!form.hidden && !touch) box.focus();
     }
   }
