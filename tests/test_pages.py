@@ -964,6 +964,13 @@ def test_a_real_chat_is_graded_on_the_page_with_its_evidence_marked(browser_as: 
     unknown = upload(WHATSAPP.encode(), trainee_name="marco", persona_id="nobody")
     assert unknown.status_code == 404 and "Non c'è un cliente con questo" in unescape(unknown.text)
 
+    # an English page, the language left to the chat: graded as the Italian it is written in
+    english = ada.client.get("/grade-chat?lang=en").text
+    assert '<option value="" selected>The chat&#39;s own</option>' in english
+    auto = unescape(upload(WHATSAPP.encode(), trainee_name="marco", language="").text)
+    assert f'id="score"><span class="number">{api.json()["score"]}<' in auto
+    assert "The grader writes its notes in Italian" in auto
+
 
 def test_a_form_too_large_gets_a_page_in_the_readers_language(browser_as: Login) -> None:
     ada = browser_as("ada", "trainee", ["blue"])

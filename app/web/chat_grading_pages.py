@@ -50,7 +50,7 @@ def _page(
         default_engine=engines.default,
         # what the server takes in one request (the form's fields are small beside the file)
         max_bytes=min(MAX_BYTES, settings.max_upload_bytes),
-        chosen={"persona_id": "", "language": lang, "trainee_name": "", "engine": ""} | chosen,
+        chosen={"persona_id": "", "language": "", "trainee_name": "", "engine": ""} | chosen,
         **shown,
     )
 
@@ -76,7 +76,7 @@ def grade_chat(
     db: SessionDep,
     persona_id: Annotated[str, Form(max_length=64)],
     file: Annotated[UploadFile | None, File()] = None,
-    language: Annotated[str, Form(max_length=2)] = "it",
+    language: Annotated[str, Form(max_length=2)] = "",  # "": the chat's own
     trainee_name: Annotated[str, Form(max_length=100)] = "",
     engine: Annotated[str, Form(max_length=16)] = "",
 ) -> Response:
@@ -100,7 +100,7 @@ def grade_chat(
             data=data,
             filename=file.filename if file is not None else None,
             persona_id=persona_id,
-            language=language,  # type: ignore[arg-type]  # checked there, as the API's field
+            language=language or None,  # type: ignore[arg-type]  # checked there, as the API's
             trainee_name=trainee_name.strip() or None,
             engine_name=engine or None,
         )
@@ -128,7 +128,7 @@ def grade_chat(
         criteria=criteria_view(catalog, result.criteria, lang),
         summary=result.summary,
         grader=result.grader,
-        language=language,
+        language=result.language,
         transcript=transcript_view(messages, result.criteria),
         trainee_label=trainee_name.strip() or t("grade_chat.trainee"),
         coach_verdicts={},
