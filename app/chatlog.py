@@ -162,9 +162,11 @@ _LOCATION = re.compile(
     re.IGNORECASE,
 )
 _MAYBE_LOCATION = re.compile(r"maps\.google\.|condivisa|shared", re.IGNORECASE)
-_EDITED = re.compile(
-    r"\s*<(?:this message was edited|questo messaggio è stato modificato)>\s*$", re.IGNORECASE
-)
+_EDITED = ("<this message was edited>", "<questo messaggio è stato modificato>")
+# WhatsApp's own words are short: longer text is someone talking, and is not run through the
+# notice patterns, whose `.*` would make a long message cost its length squared (a 160 KB
+# message held the server for 40 s).
+MAX_NOTICE_CHARS = 500
 
 
 class ChatLogError(ValueError):
@@ -218,9 +220,15 @@ def _from_zip(data: bytes) -> bytes:
     if chosen.flag_bits & 0x1:
         raise ChatLogError(f"{chosen.filename} is password-protected in the zip")
     try:
-        return archive.read(chosen)
+        # read in a bounded amount: the size a zip declares may lie (a "zip bomb" of 2 MB
+        # that inflates to gigabytes), and read() would inflate all of it first
+        with archive.open(chosen) as member:
+            text = member.read(MAX_BYTES + 1)
     except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError, zlib.error) as exc:
         raise ChatLogError(f"cannot read {chosen.filename} in the zip: {exc}") from exc
+    if len(text) > MAX_BYTES:
+        raise ChatLogError(f"{chosen.filename} inflates past {MAX_BYTES} bytes")
+    return text
 
 
 def _zip_junk(info: zipfile.ZipInfo) -> bool:
@@ -274,6 +282,8 @@ def parse_chatlog(text: str, *, trainee: str | None = None) -> ChatLog:
     if stripped[0] in "{[":
         try:
             data = json.loads(stripped)
+        except RecursionError as exc:
+            raise ChatLogError("JSON nested too deep to be a chat") from exc
         except json.JSONDecodeError as exc:
             if stripped[0] == "{":
                 raise ChatLogError(f"invalid JSON: {exc}") from exc
@@ -394,22 +404,39 @@ def _unmarked(text: str) -> str:
 
 def _is_notice(text: str) -> bool:
     plain = _unmarked(text).strip()
+    if len(plain) > MAX_NOTICE_CHARS:
+        return False
     return bool(_NOTICES.fullmatch(plain) or _EVENTS.fullmatch(plain) or _MEDIA.fullmatch(plain))
+
+
+def _without_edited_mark(text: str) -> str:
+    """The text without WhatsApp's trailing "<This message was edited>"."""
+    text = text.strip()
+    tail = text[-len(max(_EDITED, key=len)) :].casefold()
+    mark = next((m for m in _EDITED if tail.endswith(m)), None)
+    return text[: -len(mark)].rstrip() if mark else text
 
 
 def _clean_whatsapp(text: str) -> str:
     """The message without notices, media placeholders and the 'edited' mark."""
     spoken_by_whatsapp = text.lstrip().startswith(_LRM)
-    text = _EDITED.sub("", _unmarked(text)).strip()
-    if _NOTICES.fullmatch(text) or (spoken_by_whatsapp and _EVENTS.fullmatch(text)):
+    text = _without_edited_mark(_unmarked(text))
+    short = len(text) <= MAX_NOTICE_CHARS
+    if short and (_NOTICES.fullmatch(text) or (spoken_by_whatsapp and _EVENTS.fullmatch(text))):
         return ""
     rows = text.splitlines()
-    if _MAYBE_LOCATION.search(text) and any(_LOCATION.fullmatch(r.strip()) for r in rows):
+    if _MAYBE_LOCATION.search(text) and any(
+        len(r) <= MAX_NOTICE_CHARS and _LOCATION.fullmatch(r.strip()) for r in rows
+    ):
         return ""  # a shared place: its name, the area, the map link
     kept: list[str] = []
     document: set[str] = set()  # Android repeats a document's name under it
     for row in rows:
         line = row.strip()
+        if len(line) > MAX_NOTICE_CHARS:  # no placeholder is this long
+            document = set()
+            kept.append(row)
+            continue
         if attached := _ATTACHED.fullmatch(line):
             name = attached.group("file").casefold()
             document = {name, name.rsplit(".", 1)[0]}

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import time
+import tracemalloc
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -657,3 +660,41 @@ def test_cli_grade_errors_are_one_line(tmp_path: Path) -> None:
     assert unknown.exit_code == 1 and "unknown persona 'nobody'" in unknown.stderr
     for result in (no_name, missing, unknown):
         assert "Traceback" not in result.output
+
+
+# ---------------------------------------------------------------- hostile files
+
+
+def test_a_long_message_costs_its_length_not_its_length_squared() -> None:
+    """One message of 200,000 blanks (or of a notice's words repeated) used to hold the
+    server for 40 s: WhatsApp's notice patterns ran on it, and they backtrack."""
+    stamp = "[12/03/24, 21:14:05]"
+    for filler in (" " * 200_000, "security code " * 15_000, "Location: (x) " * 15_000):
+        data = f"{stamp} Ada: hello\n{stamp} Bob: {filler}x\n".encode()
+        started = time.perf_counter()
+        log = read_chatlog(data, trainee="Ada")
+        assert time.perf_counter() - started < 2.0, filler[:20]
+        assert len(log.lines) == 2
+
+
+def test_a_zip_that_lies_about_its_size_is_not_inflated() -> None:
+    """A "zip bomb": the chat declares 100 bytes and inflates to 50 MB."""
+    real = 50 * 1024 * 1024
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("_chat.txt", b"\0" * real)
+    bomb = buffer.getvalue().replace(struct.pack("<I", real), struct.pack("<I", 100))
+    assert len(bomb) < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ChatLogError):
+            read_chatlog(bomb)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 20 * 1024 * 1024, f"{peak / 1e6:.0f} MB allocated"
+
+
+def test_json_nested_too_deep_is_a_clear_refusal() -> None:
+    with pytest.raises(ChatLogError, match="nested too deep"):
+        read_chatlog(b"[" * 100_000 + b"]" * 100_000)

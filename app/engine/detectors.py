@@ -7,6 +7,7 @@ update the client's meters and the heuristic grader quotes the sentences as evid
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -15,6 +16,12 @@ from app.engine.needles import fold, needles
 
 # A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
+# A text longer than a chat message (a pasted e-mail, an uploaded chat's longest lines) is
+# read in windows of whole sentences: some patterns cost a sentence's length squared or
+# cubed, and 20,000 hostile characters held the server for 20 s. Shorter texts are read
+# whole, as they always were.
+WHOLE_CHARS = 4000
+WINDOW_CHARS = 1000
 
 
 MoveSet = tuple[tuple[str, tuple[str, ...]], ...]  # (move id, its patterns in one language)
@@ -56,7 +63,29 @@ def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]
     Remembered for recent messages: the grader reads again each message the director read
     during the session, and the regexes are the costliest part of a turn."""
     key = tuple((move.id, tuple(move.patterns[lang])) for move in moves.values())
-    return list(_detect(text, _catalogs.setdefault(key, key)))
+    catalog = _catalogs.setdefault(key, key)
+    if len(text) <= WHOLE_CHARS:
+        return list(_detect(text, catalog))
+    found: list[Detection] = []
+    for start, end in windows(text):
+        for d in _detect(text[start:end], catalog):
+            found.append(Detection(d.move, d.quote, d.start + start, d.end + start))
+    return found
+
+
+def windows(text: str) -> list[tuple[int, int]]:
+    """Spans of at most WINDOW_CHARS, cut between sentences (inside one only if it is
+    longer than a window), covering `text`."""
+    cuts = [end for _, end in sentences(text)]
+    spans: list[tuple[int, int]] = []
+    start = 0
+    while start < len(text):
+        limit = start + WINDOW_CHARS
+        end = cuts[bisect_right(cuts, limit) - 1] if cuts and cuts[0] <= limit else limit
+        end = end if end > start else limit
+        spans.append((start, min(end, len(text))))
+        start = min(end, len(text))
+    return spans
 
 
 # One instance of each set of patterns seen (a handful), so remembered messages share it.
@@ -66,6 +95,7 @@ _catalogs: dict[MoveSet, MoveSet] = {}
 @lru_cache(maxsize=4096)
 def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
     spans = sentences(text)
+    starts = [s for s, _ in spans]
     folded = fold(text)
     found: list[Detection] = []
     for move_id, patterns in moves:
@@ -76,7 +106,8 @@ def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
         pos = 0
         while match := pattern.search(text, pos):
             at = match.start()
-            span = next(((s, e) for s, e in spans if s <= at < e), None)
+            i = bisect_right(starts, at) - 1
+            span = spans[i] if i >= 0 and at < spans[i][1] else None
             start, end = span or (0, len(text))
             if start not in seen:
                 seen.add(start)
