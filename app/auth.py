@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
 import time
-from datetime import timedelta
+from collections import OrderedDict
+from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import Session, col, delete, select
 
 from app.errors import Conflict, NotFound, TooMany, Unauthorized
@@ -36,8 +38,8 @@ _hasher = PasswordHasher()
 TOKEN_PREFIX = "spr_"
 LOCK_AFTER = 5  # failed logins in a row
 LOCK_FOR = timedelta(minutes=15)
-SLOWDOWN_STEP = 0.25  # seconds added per failed login in a row, up to SLOWDOWN_MAX
-SLOWDOWN_MAX = 2.0
+FAILED_DELAY = 0.5  # seconds every failed login waits, whoever's it is
+PHANTOMS_KEPT = 10_000  # unknown usernames whose failures are counted, newest kept
 WEB_SESSION_TTL = timedelta(hours=12)
 
 
@@ -130,6 +132,9 @@ def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
     if request.password is not None:
         user.password_hash = hash_password(request.password)
         user.failed_logins, user.locked_until = 0, None
+        # whoever logged in with the old one (a stolen cookie) is logged out; API tokens are
+        # credentials of their own, revoked on their own
+        db.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
     if request.teams is not None:
         _set_teams(db, user, request.teams)
     db.add(user)
@@ -176,11 +181,36 @@ def ensure_admin(*, db: Session) -> str | None:
 # ---------------------------------------------------------------- logging in
 
 
+# Failures for usernames that do not exist, counted like an account's (in this process), so
+# that after LOCK_AFTER of them a name answers "locked" whether it exists or not.
+_phantoms: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
+_phantoms_lock = threading.Lock()
+
+
+def _phantom_failure(username: str, now: datetime) -> None:
+    with _phantoms_lock:
+        failures, _ = _phantoms.pop(username, (0, None))
+        failures += 1
+        _phantoms[username] = (failures, now + LOCK_FOR if failures >= LOCK_AFTER else None)
+        while len(_phantoms) > PHANTOMS_KEPT:
+            _phantoms.popitem(last=False)
+
+
+def _locked_until(user: User | None, username: str) -> datetime | None:
+    if user is not None:
+        return as_utc(user.locked_until)
+    with _phantoms_lock:
+        return _phantoms.get(username, (0, None))[1]
+
+
 def authenticate(*, db: Session, username: str, password: str) -> User:
-    """Check a password; slow down after each failure and lock the account after several."""
+    """Check a password; lock the account after several failures in a row. Every answer
+    (an unknown name, a wrong password, a locked account) takes the same time and reads the
+    same for a name that exists as for one that does not."""
     user = db.exec(select(User).where(User.username == username)).first()
     now = utcnow()
-    if user is not None and (locked := as_utc(user.locked_until)) and locked > now:
+    if (locked := _locked_until(user, username)) and locked > now:
+        time.sleep(FAILED_DELAY)
         raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
     # An unknown or inactive account is checked against a dummy hash, and a failure sleeps
     # like a known account's first one: how long a login takes never tells who exists.
@@ -197,14 +227,17 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
             db.commit()
         return user
     if user is not None:
-        user.failed_logins += 1
-        if user.failed_logins >= LOCK_AFTER:
-            user.locked_until = now + LOCK_FOR
-        db.add(user)
+        # counted in the database, not read-add-write: 40 guesses at once all count
+        counted = update(User).where(col(User.id) == user.id)
+        failures = db.exec(
+            counted.values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
+        ).one()[0]
+        if failures >= LOCK_AFTER:
+            db.exec(counted.values(locked_until=now + LOCK_FOR))
         db.commit()
-        time.sleep(min(SLOWDOWN_STEP * user.failed_logins, SLOWDOWN_MAX))
     else:
-        time.sleep(SLOWDOWN_STEP)
+        _phantom_failure(username, now)
+    time.sleep(FAILED_DELAY)
     raise Unauthorized("wrong username or password")
 
 
@@ -293,12 +326,17 @@ def user_from_token(*, db: Session, secret: str) -> User | None:
 
 
 def visible_user_ids(*, db: Session, user: User) -> set[int] | None:
-    """None means every user (admins); coaches see their teams' members; trainees themselves."""
+    """None means every user (admins); coaches see their teams' trainees; trainees themselves."""
     if user.role == "admin":
         return None
     if user.role == "coach":
+        # the trainees of their teams, not fellow coaches (or an admin) who practise too
         my_teams = select(TeamMember.team_id).where(TeamMember.user_id == user.id)
-        members = select(TeamMember.user_id).where(col(TeamMember.team_id).in_(my_teams))
+        members = (
+            select(TeamMember.user_id)
+            .join(User, col(User.id) == TeamMember.user_id)
+            .where(col(TeamMember.team_id).in_(my_teams), User.role == "trainee")
+        )
         return {user.id, *db.exec(members)}  # type: ignore[arg-type]
     return {user.id}  # type: ignore[arg-type]
 

@@ -290,6 +290,20 @@ def test_lists_show_only_visible_sessions(world: World) -> None:
     }
 
 
+def test_a_coach_does_not_see_a_fellow_coach_s_practice(
+    world: World, login_as: Callable[..., TestClient]
+) -> None:
+    """Coaches follow the trainees of their teams; a colleague who practises is not one."""
+    frank = login_as("frank", "coach", ["blue"])
+    body = {"persona_id": "loyal-debtor", "language": "it"}
+    own = frank.post("/api/sessions", json=body).json()["session"]["id"]
+    carla = world.clients["coach_same_team"]
+    assert carla.get(f"/api/sessions/{own}").status_code == 404
+    assert own not in {s["id"] for s in carla.get("/api/sessions").json()["items"]}
+    assert carla.get(f"/api/sessions/{world.session_id}").status_code == 200  # ada's: hers
+    assert world.clients["admin"].get(f"/api/sessions/{own}").status_code == 200
+
+
 def test_guessing_a_session_id_finds_nothing(world: World) -> None:
     for role in ROLES[1:]:
         guess = uuid.uuid4().hex
@@ -320,6 +334,20 @@ def test_cookie_login_needs_csrf_for_writes_and_logout_ends_it(
     assert anonymous.post("/api/auth/logout", headers={"X-CSRF-Token": csrf}).status_code == 204
     anonymous.cookies.set("sparring_session", cookie)  # a stolen old cookie is dead too
     assert anonymous.get("/api/me").status_code == 401
+
+
+def test_a_new_password_logs_out_whoever_had_the_old_one(
+    anonymous: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    ada_id = login_as("ada").get("/api/me").json()["id"]
+    root = login_as("root", "admin")
+    login = {"username": "ada", "password": "correct horse battery staple"}
+    assert anonymous.post("/api/auth/login", json=login).status_code == 200
+    assert anonymous.get("/api/me").status_code == 200  # a browser logged in as ada
+    changed = root.patch(f"/api/users/{ada_id}", json={"password": "a-brand-new-secret"})
+    assert changed.status_code == 200, changed.text
+    assert anonymous.get("/api/me").status_code == 401
+    assert root.get("/api/me").status_code == 200  # nobody else's login
 
 
 def test_tokens_are_shown_once_and_revocable(client: TestClient, anonymous: TestClient) -> None:

@@ -5,16 +5,17 @@ names are checked; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 import pytest
 from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from app import auth
 from app.errors import Conflict
-from app.models import UserUpdate
+from app.models import User, UserUpdate
 
 HUGE = 2**70  # past SQLite's and PostgreSQL's integers
 PASSWORD = "correct horse battery staple"
@@ -111,7 +112,7 @@ def test_an_unknown_username_costs_the_same_work_as_a_wrong_password(
     for status, verified, sleeps in (real, unknown, inactive):
         assert status == 401
         assert len(verified) == 1 and verified[0].startswith("$argon2")  # one argon2 verify
-        assert sleeps == real[2] == [auth.SLOWDOWN_STEP]  # the same delay as a first failure
+        assert sleeps == real[2] == [auth.FAILED_DELAY]  # the same delay for every failure
     assert unknown[1] == inactive[1]  # the dummy hash
     good = anonymous.post("/api/auth/login", json={"username": "ada", "password": PASSWORD})
     assert good.status_code == 200
@@ -195,3 +196,38 @@ def test_usernames_differing_only_in_case_are_one_name(
     assert admin.post("/api/users", json={"username": "eve1", **body}).status_code == 201
     twin = admin.post("/api/users", json={"username": "EVE1", **body})
     assert twin.status_code == 409 and "'eve1' already exists" in twin.json()["detail"]
+
+
+# ---------------------------------------------------------------- guessing passwords
+
+
+def test_guesses_sent_at_once_are_all_counted(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read, add one, write: 40 guesses at once used to count as 3, and got 30 more in."""
+    login_as("bob")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    body = {"username": "bob", "password": "a wrong guess"}
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(lambda _: anonymous.post("/api/auth/login", json=body), range(8)))
+    assert {a.status_code for a in answers} <= {401, 429}
+    with Session(anonymous.app.state.engine) as db:  # type: ignore[attr-defined]
+        bob = db.exec(select(User).where(User.username == "bob")).one()
+    assert bob.failed_logins == 8 and bob.locked_until is not None
+
+
+def test_a_name_that_does_not_exist_locks_like_one_that_does(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Otherwise the sixth answer (429 or 401) tells which accounts exist."""
+    login_as("ada")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+
+    def sixth(username: str) -> tuple[int, str]:
+        body = {"username": username, "password": "a wrong guess"}
+        for _ in range(auth.LOCK_AFTER):
+            assert anonymous.post("/api/auth/login", json=body).status_code == 401
+        answer = anonymous.post("/api/auth/login", json=body)
+        return answer.status_code, answer.json()["detail"].split(" until ")[0]
+
+    assert sixth("ada") == sixth("nobody") == (429, "too many failed logins: the account is locked")

@@ -671,6 +671,10 @@ def test_an_unknown_address_gets_the_error_page_in_a_browser(anonymous: TestClie
     assert "Not found." in page.text and "no page at /no-such-page" in page.text
     api = anonymous.get("/api/no-such-thing", headers={"Accept": "text/html"})
     assert api.status_code == 404 and api.json() == {"detail": "Not Found"}
+    # a path that reads as another site's address stays on this one in the language links
+    odd = anonymous.get("http://testserver//evil.example/x", headers={"Accept": "text/html"})
+    assert odd.status_code == 404 and 'href="/evil.example/x?lang=en"' in odd.text
+    assert 'href="//' not in odd.text
 
 
 def test_leaving_before_a_word_discards_the_session(browser_as: Login) -> None:

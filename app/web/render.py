@@ -95,9 +95,9 @@ def nav_for(user: User | None) -> list[tuple[str, str]]:
 def lang_links(request: Request) -> list[tuple[str, str]]:
     """(code, href) for switching language on the same page (without a one-off ?saved=1)."""
     query = {k: v for k, v in request.query_params.items() if k not in ("lang", "saved")}
-    return [
-        (code, f"{request.url.path}?{urlencode({**query, 'lang': code})}") for code in ("it", "en")
-    ]
+    # one leading slash: "//evil.example/x" (a 404 page's own path) is another site's address
+    path = "/" + request.url.path.lstrip("/")
+    return [(code, f"{path}?{urlencode({**query, 'lang': code})}") for code in ("it", "en")]
 
 
 def render(
