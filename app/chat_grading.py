@@ -15,7 +15,15 @@ from app.chatlog import ChatLogError, read_chatlog
 from app.engine.grader import Role
 from app.engines import Engines
 from app.errors import Invalid
-from app.models import MAX_GRADED_MESSAGES, GradeReport, GradeRequest
+from app.models import (
+    MAX_GRADED_CHARS,
+    MAX_GRADED_MESSAGES,
+    MAX_LINE_CHARS,
+    GradeReport,
+    GradeRequest,
+    User,
+)
+from app.quota import HourlyQuota
 
 
 class ChatGradeReport(GradeReport):
@@ -38,8 +46,17 @@ class GradedChat:
 
 
 def recent(lines: list[tuple[Role, str]]) -> list[tuple[Role, str]]:
-    """The messages a grade covers: the last ones, when the chat has more than it takes."""
-    return lines[-MAX_GRADED_MESSAGES:]
+    """The messages a grade covers: the last ones, when the chat has more than it takes (in
+    messages, or in characters: a model prompt of 5 MB would cost a class's month)."""
+    kept: list[tuple[Role, str]] = []
+    total = 0
+    for role, text in reversed(lines[-MAX_GRADED_MESSAGES:]):
+        text = text[:MAX_LINE_CHARS]  # a message's point comes first
+        total += len(text)
+        if total > MAX_GRADED_CHARS and kept:
+            break
+        kept.append((role, text))
+    return kept[::-1]
 
 
 def grade_chat_file(
@@ -53,6 +70,8 @@ def grade_chat_file(
     language: Language | None,
     trainee_name: str | None,
     engine_name: str | None,
+    user: User,
+    quota: HourlyQuota,
 ) -> GradedChat:
     shown = filename or "the file"
     try:
@@ -76,6 +95,8 @@ def grade_chat_file(
         where = ".".join(str(p) for p in first["loc"])
         loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
         raise Invalid(f"{shown}: {where}: {first['msg']}", loc, code="chat_unreadable") from exc
-    result = service.grade_transcript(db=db, catalog=catalog, engines=engines, request=request)
+    result = service.grade_transcript(
+        db=db, catalog=catalog, engines=engines, request=request, user=user, quota=quota
+    )
     graded = [(m.role, m.content) for m in request.messages]
     return GradedChat(result=result, lines=graded, read=len(log.lines))

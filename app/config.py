@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     max_turns_per_session: int = Field(default=60, ge=1)  # a cap above any persona's turn limit
     default_page_size: int = Field(default=20, ge=1, le=200)
     sessions_per_hour: int = Field(default=30, ge=1)  # per user
+    model_grades_per_hour: int = Field(default=30, ge=1)  # per user, chats graded by the model
     max_body_bytes: int = Field(default=256 * 1024, ge=1)  # larger request bodies get 413
     max_upload_bytes: int = Field(default=16 * 1024 * 1024, ge=1)  # chat files, imports
     grade_sweep_seconds: float = 60  # how often to look for grades a crash left pending

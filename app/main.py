@@ -34,6 +34,7 @@ from app.engine import detectors
 from app.engines import build_engines
 from app.errors import ERROR_RESPONSES, Invalid, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders, too_large_json
+from app.quota import HourlyQuota
 from app.sessions import resume_pending_grades
 from app.web import assignment_pages, chat_grading_pages, user_pages
 from app.web import pages as web
@@ -151,6 +152,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         detectors.prepare(app.state.catalog.moves)
         app.state.engine = prepare_database(settings)
         app.state.closers = anyio.CapacityLimiter(4)  # see get_db
+        app.state.model_grades = HourlyQuota(settings.model_grades_per_hour)
         sweeper = GradeSweeper(app, settings)
         sweeper.start()
         # What start-up loaded (catalogue, templates, mappings) lives as long as the app: out

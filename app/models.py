@@ -461,12 +461,14 @@ def _shown(text: str) -> str:
     return text
 
 
+MAX_GRADED_MESSAGES = 500  # a grade's transcript; a longer chat file is graded on its last ones
+MAX_GRADED_CHARS = 200_000  # and its characters, all messages together
+MAX_LINE_CHARS = 20_000  # a message of a recorded conversation
+
+
 class TranscriptLine(SQLModel):
     role: Literal["trainee", "client"]
-    content: Annotated[str, AfterValidator(_shown)] = Field(min_length=1, max_length=20000)
-
-
-MAX_GRADED_MESSAGES = 500  # a grade's transcript; a longer chat file is graded on its last ones
+    content: Annotated[str, AfterValidator(_shown)] = Field(min_length=1, max_length=MAX_LINE_CHARS)
 
 
 class GradeRequest(SQLModel):

@@ -48,6 +48,7 @@ from app.models import (
     utcnow,
     visible,
 )
+from app.quota import HourlyQuota
 
 
 @dataclass(frozen=True)
@@ -704,11 +705,18 @@ def _criteria(db: Session, grade: Grade) -> list[CriterionResult]:
 
 
 def grade_transcript(
-    *, db: Session, catalog: Catalog, engines: Engines, request: GradeRequest
+    *,
+    db: Session,
+    catalog: Catalog,
+    engines: Engines,
+    request: GradeRequest,
+    user: User,
+    quota: HourlyQuota,
 ) -> GradeReport:
-    """Grade a conversation recorded elsewhere; only the model calls are recorded."""
+    """Grade a conversation recorded elsewhere; only the model calls are recorded. A grade
+    by the model counts against the user's hourly quota: each is a paid call."""
     persona = persona_or_404(catalog, request.persona_id)
-    _, engine = engine_or_422(engines, request.engine)
+    engine_name, engine = engine_or_422(engines, request.engine)
     transcript = [
         TranscriptMessage(seq=i, role=m.role, content=m.content)
         for i, m in enumerate(request.messages, start=1)
@@ -716,6 +724,14 @@ def grade_transcript(
     if not any(m.role == "trainee" for m in transcript):
         raise Invalid("the transcript has no trainee message to grade", ("body", "messages"))
     language = request.language or guess_language(m.content for m in transcript)
+    if engine_name == "llm" and (used := quota.take(user.id)) is not None:  # type: ignore[arg-type]
+        raise TooMany(
+            f"you had {used} conversations graded by the model in the last hour; the limit is "
+            f"{quota.limit}: try again later, or grade with the offline engine",
+            code="model_grades_per_hour",
+            recent=used,
+            limit=quota.limit,
+        )
     calls: list[CallRecord] = []
     try:
         result = engine.grader.grade(

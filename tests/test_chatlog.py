@@ -16,11 +16,14 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
+from app.chat_grading import recent
 from app.chatlog import ChatLogError, parse_chatlog, read_chatlog
 from app.cli import cli
 from app.config import Settings
 from app.drills import error_text
+from app.engine.grader import Role
 from app.main import create_app
+from app.models import MAX_GRADED_CHARS, MAX_LINE_CHARS
 
 runner = CliRunner()
 LRM, NNBSP = "\u200e", "\u202f"
@@ -698,3 +701,15 @@ def test_a_zip_that_lies_about_its_size_is_not_inflated() -> None:
 def test_json_nested_too_deep_is_a_clear_refusal() -> None:
     with pytest.raises(ChatLogError, match="nested too deep"):
         read_chatlog(b"[" * 100_000 + b"]" * 100_000)
+
+
+def test_a_grade_reads_at_most_so_many_characters_of_a_chat() -> None:
+    """A chat of long messages is graded on its last ones that fit, each cut to the length a
+    transcript line takes: the model is never sent megabytes."""
+    long = "Let me explain the whole plan in detail. " * 1000  # 41,000 characters
+    lines: list[tuple[Role, str]] = [("trainee", long), ("client", "ok")] * 20
+    graded = recent(lines)
+    assert 0 < len(graded) < len(lines) and graded[-1] == ("client", "ok")
+    assert all(len(text) <= MAX_LINE_CHARS for _, text in graded)
+    assert sum(len(text) for _, text in graded) <= MAX_GRADED_CHARS
+    assert recent([("trainee", "x" * 300_000)]) == [("trainee", "x" * MAX_LINE_CHARS)]

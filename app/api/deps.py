@@ -18,6 +18,7 @@ from app.config import Settings
 from app.engines import Engines
 from app.errors import Forbidden, Unauthorized
 from app.models import User
+from app.quota import HourlyQuota
 from app.sessions import Limits
 
 COOKIE_NAME = "sparring_session"
@@ -102,6 +103,10 @@ def _ending_sessions(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+async def get_model_grades(request: Request) -> HourlyQuota:
+    return request.app.state.model_grades
+
+
 async def get_limits(settings: Annotated[Settings, Depends(get_settings)]) -> Limits:
     return Limits(
         max_message_chars=settings.max_message_chars,
@@ -115,6 +120,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 EnginesDep = Annotated[Engines, Depends(get_engines)]
 SessionDep = Annotated[Session, Depends(get_db)]
 LimitsDep = Annotated[Limits, Depends(get_limits)]
+ModelGradesDep = Annotated[HourlyQuota, Depends(get_model_grades)]
 
 
 def current_user(

@@ -10,6 +10,7 @@ from app.api.deps import (
     CatalogDep,
     CurrentUser,
     EnginesDep,
+    ModelGradesDep,
     SessionDep,
     api_router,
     require_role,
@@ -80,9 +81,11 @@ def import_sessions(
 def grade_upload(
     file: Annotated[UploadFile, File(description="JSON, a plain chat log or a WhatsApp export")],
     persona_id: Annotated[str, Form()],
+    user: CurrentUser,
     catalog: CatalogDep,
     engines: EnginesDep,
     db: SessionDep,
+    quota: ModelGradesDep,
     language: Annotated[
         Language | None, Form(description="default: the language the chat is written in")
     ] = None,
@@ -103,4 +106,6 @@ def grade_upload(
         language=language,
         trainee_name=trainee_name,
         engine_name=engine,
+        user=user,
+        quota=quota,
     ).report()

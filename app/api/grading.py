@@ -6,6 +6,7 @@ from app.api.deps import (
     CurrentUser,
     EnginesDep,
     LimitsDep,
+    ModelGradesDep,
     SessionDep,
     api_router,
 )
@@ -17,11 +18,19 @@ router = api_router("/api", tags=["grading"])
 
 @router.post("/grade", response_model=GradeReport)
 def grade(
-    body: GradeRequest, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
+    body: GradeRequest,
+    user: CurrentUser,
+    catalog: CatalogDep,
+    engines: EnginesDep,
+    db: SessionDep,
+    quota: ModelGradesDep,
 ) -> GradeReport:
     """Grade a conversation recorded elsewhere against a persona's techniques; not stored.
-    Without `language`, the one the messages are written in."""
-    return service.grade_transcript(db=db, catalog=catalog, engines=engines, request=body)
+    Without `language`, the one the messages are written in. With the `llm` engine, at most
+    SPARRING_MODEL_GRADES_PER_HOUR a user (429 past it)."""
+    return service.grade_transcript(
+        db=db, catalog=catalog, engines=engines, request=body, user=user, quota=quota
+    )
 
 
 @router.post("/drills", response_model=DrillResult)

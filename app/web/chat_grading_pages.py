@@ -9,14 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
-from app.api.deps import CatalogDep, EnginesDep, SessionDep, SettingsDep
+from app.api.deps import CatalogDep, EnginesDep, ModelGradesDep, SessionDep, SettingsDep
 from app.catalog import LANGUAGES, Catalog
 from app.chat_grading import grade_chat_file
 from app.chatlog import MAX_BYTES
 from app.config import Settings
 from app.engine.grader import TranscriptMessage
 from app.engines import Engines
-from app.errors import Invalid, Upstream
+from app.errors import Invalid, TooMany, Upstream
 from app.models import User
 from app.web.deps import PageUser
 from app.web.i18n import Translator, chosen_language
@@ -74,6 +74,7 @@ def grade_chat(
     engines: EnginesDep,
     settings: SettingsDep,
     db: SessionDep,
+    quota: ModelGradesDep,
     persona_id: Annotated[str, Form(max_length=64)],
     file: Annotated[UploadFile | None, File()] = None,
     language: Annotated[str, Form(max_length=2)] = "",  # "": the chat's own
@@ -103,8 +104,10 @@ def grade_chat(
             language=language or None,  # type: ignore[arg-type]  # checked there, as the API's
             trainee_name=trainee_name.strip() or None,
             engine_name=engine or None,
+            user=user,
+            quota=quota,
         )
-    except (Invalid, Upstream) as exc:
+    except (Invalid, TooMany, Upstream) as exc:
         detail = str(exc) if exc.code in (None, "chat_unreadable") else None
         return page(
             status_code=exc.status_code,
