@@ -259,6 +259,30 @@ def test_yes_then_sells_agrees_then_sells_and_follows_only_firm_advice(catalog: 
         assert last.directive.trigger == "follows-firm-advice" and good.outcome == "agreement"
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_yes_then_sells_never_leaves_a_hesitant_advisor_for_good(
+    catalog: Catalog, language: str
+) -> None:
+    """A weak style loses his compliance, not his presence (article 000): trust can hit the
+    floor and he still stays; only his patience ends today's meeting, and he will call again."""
+    hesitant = {
+        "it": "Scusi, forse... non so se vendere sia una buona idea, magari aspetterei.",
+        "en": "Sorry, maybe... I'm not sure selling is a good idea, perhaps I'd wait.",
+    }[language]
+    session = play(catalog, "yes-then-sells", language, [hesitant] * 12)
+    third = session.turns[2]
+    assert third.meters["trust"] <= 5 and third.state.status == "active"
+    *before, last = session.turns
+    assert len(before) >= 3 and "walk_away" not in [t.beat for t in before]
+    # his patience runs out: today's meeting is over, and he will be in touch again
+    assert last.beat == "walk_away" and last.meters["patience"] < 5
+    assert session.outcome == "walked_away"
+    said = " ".join(r.content for r in last.replies)
+    assert said in texts_of(catalog, "yes-then-sells", "walk_away", language)
+    assert re.search(r"La richiamo|I.ll call you", said)
+    assert catalog.personas["yes-then-sells"].walk_away.keys() == {"patience"}
+
+
 def test_loyal_debtor_is_hurt_by_an_email_demand_but_agrees_to_a_plan_in_person(
     catalog: Catalog,
 ) -> None:
@@ -334,6 +358,90 @@ def test_after_hours_caller_insults_a_calm_boundary_and_hangs_up_when_it_holds(
         assert "will_call_again" in [t.beat for t in poor.turns]
         assert poor.turns[-1].beat == "hangs_up_pleased" and poor.outcome == "walked_away"
         assert poor.turns[-1].meters["habit"] >= 80
+
+
+CALM_BOUNDARY = {
+    "it": "Buonasera. Dopo le 21 non rispondo: mi chiami domani in studio, dalle 9 alle 18.",
+    "en": "Good evening. I don't take calls after 9 pm: call my office tomorrow, from 9 to 6.",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "goodbye"),
+    [
+        ("it", "Non discuto. Buonanotte, signor Marcon."),
+        ("it", "Lasciamo perdere. La saluto."),
+        ("en", "I won't argue. Good night, Mr Marcon."),
+        ("en", "I'm not going to discuss it further. Goodbye."),
+    ],
+)
+def test_after_hours_caller_ending_the_call_calmly_after_the_insults_is_a_success(
+    catalog: Catalog, language: str, goodbye: str
+) -> None:
+    """Article 001: no working relationship, and 003: a rude client may be left. A calm goodbye
+    once he insults you ends the call with no night-time consultation given."""
+    session = play(catalog, "after-hours-caller", language, [CALM_BOUNDARY[language], goodbye])
+    insult, closed = session.turns
+    assert insult.beat == "insults"
+    assert closed.moves & {"close_call", "leave"} and closed.directive.trigger == "call-closed"
+    assert closed.beat == "hangs_up" and session.outcome == "dismissed"
+    verdicts = {c.technique_id: c.verdict for c in session.grade.criteria}
+    assert "violated" not in verdicts.values(), verdicts  # a calm close breaks no technique
+
+
+@pytest.mark.parametrize(
+    ("language", "goodbye"),
+    [
+        ("it", "Maleducato sarà lei, cafone! Buonanotte."),
+        ("en", "You're the idiot here! Good night."),
+    ],
+)
+def test_after_hours_caller_a_goodbye_with_an_insult_is_no_calm_close(
+    catalog: Catalog, language: str, goodbye: str
+) -> None:
+    session = play(catalog, "after-hours-caller", language, [CALM_BOUNDARY[language], goodbye])
+    closed = session.turns[-1]
+    assert "close_call" in closed.moves and "rude" in closed.moves
+    assert closed.directive.trigger != "call-closed" and session.outcome != "dismissed"
+
+
+def test_after_hours_caller_gets_his_number_from_an_acquaintance(catalog: Catalog) -> None:
+    """However he tells it, the number came from someone he knows, never from the internet or a
+    stranger at the bar."""
+    card = catalog.personas["after-hours-caller"]
+    for language in LANGUAGES:
+        said = " ".join(
+            text
+            for beat in ("opening", "answer_question")
+            for line in card.lines[beat]
+            for text in line.messages(language)  # type: ignore[arg-type]
+        )
+        assert not re.search(r"internet|online|al bar|at the bar", said, re.I), said
+
+
+def test_impossible_idea_details_the_complaint_only_once(catalog: Catalog) -> None:
+    check = "What exactly isn't working? Let me check the form."
+    session = play(catalog, "impossible-idea", "en", [check, check])
+    assert [t.beat for t in session.turns][0] == "complaint_details"
+    assert session.turns[1].beat != "complaint_details"
+
+
+def test_endless_whatsapp_missed_calls_are_earlier_ones(catalog: Catalog) -> None:
+    """The missed-call beat comes right after the trainee's reply: it reports calls that went
+    unanswered earlier, never asks someone who has just answered why they don't."""
+    past = {
+        "it": r"\b(?:ieri|stanotte|stamattina)\b",
+        "en": r"\b(?:last night|yesterday|this morning)\b",
+    }
+    now = {
+        "it": r"perché non rispondi|non rispondi\?",
+        "en": r"why aren.t you answering|not answering\?",
+    }
+    for line in catalog.personas["endless-whatsapp"].lines["missed_call"]:
+        for language in LANGUAGES:
+            said = " ".join(line.messages(language))  # type: ignore[arg-type]
+            assert re.search(past[language], said, re.I), said
+            assert not re.search(now[language], said, re.I), said
 
 
 def test_needs_approval_asks_for_a_holiday_at_8_and_resists_manuals(catalog: Catalog) -> None:
@@ -605,3 +713,38 @@ def test_impossible_idea_digs_in_when_the_blame_goes_to_someone_else(catalog: Ca
     blamed = session.turns[0]
     assert "deflect" in blamed.moves and blamed.beat == "digs_in"
     assert blamed.meters["trust"] < blamed.before["trust"]
+
+
+@pytest.mark.parametrize(
+    ("language", "hesitant", "vague"),
+    [
+        (
+            "it",
+            "Forse terrei le azioni, non so.",
+            "Magari le mando qualcosa la settimana prossima.",
+        ),
+        (
+            "en",
+            "Perhaps I'd keep the shares, I'm not sure.",
+            "Maybe I'll send you something next week.",
+        ),
+    ],
+)
+def test_one_hesitant_sentence_is_one_slip_and_a_vague_promise_another(
+    catalog: Catalog, language: str, hesitant: str, vague: str
+) -> None:
+    """A hesitant tone breaks adapt-style only; a vague promise is what breaks reliability."""
+    persona = catalog.personas["yes-then-sells"]
+
+    def verdicts(said: str) -> dict[str, str]:
+        messages = [
+            TranscriptMessage(seq=1, role="client", content="So, what do I do with the shares?"),
+            TranscriptMessage(seq=2, role="trainee", content=said),
+        ]
+        result = grade_heuristic(catalog, persona, language, messages)  # type: ignore[arg-type]
+        return {c.technique_id: c.verdict for c in result.criteria}
+
+    tone = verdicts(hesitant)
+    assert tone["adapt-style"] == "violated" and tone["build-trust-reliability"] != "violated"
+    promise = verdicts(vague)
+    assert promise["build-trust-reliability"] == "violated"
