@@ -19,11 +19,11 @@ from sqlmodel import Session, col, select, update
 from typer.testing import CliRunner
 
 from app import auth
-from app.catalog import Catalog
+from app.catalog import PROMPTS_DIR, Catalog
 from app.cli import cli
 from app.config import Settings, get_settings
 from app.db import get_engine
-from app.engine.llm import ThinkingFilter
+from app.engine.llm import ThinkingFilter, render
 from app.main import create_app
 from app.models import Grade, LLMCall, UserCreate
 
@@ -430,6 +430,20 @@ def test_grading_with_a_json_schema_server(client: TestClient, stub: StubLLM) ->
     )
 
 
+def test_the_grader_prompt_carries_the_goal_and_how_to_weigh_slips(catalog: Catalog) -> None:
+    """What a good session achieves (a client who hangs up can be a success), the order some
+    techniques imply, and one slip counted once; the technique ids stay the last line."""
+    persona = catalog.personas["after-hours-caller"]
+    techniques = [catalog.techniques[t] for t in persona.techniques]
+    prompt = render(
+        PROMPTS_DIR, "grader.j2", persona=persona, techniques=techniques, language_name="Italian"
+    )
+    assert persona.goal("en") in prompt.text
+    assert "Questions come before advice" in prompt.text
+    assert "Count one slip once" in prompt.text
+    assert prompt.text.endswith(f"one entry per technique id: {', '.join(persona.techniques)}.")
+
+
 @pytest.mark.parametrize(
     ("schema", "json_mode", "wrap"),
     [(False, True, "{}"), (False, False, "Here is my grade:\n```json\n{}\n```\nHope it helps.")],
@@ -541,6 +555,30 @@ def test_grading_a_recorded_transcript_with_the_llm(client: TestClient, stub: St
     )
     assert response.status_code == 200, response.text
     assert response.json()["grader"] == "llm:grader-model" and response.json()["score"] == 100
+
+
+def test_a_user_has_a_quota_of_model_grades_an_hour(settings: Settings, stub: StubLLM) -> None:
+    """Each grade of a recorded chat is a paid call: past the quota, 429 and no call."""
+    body = {
+        "persona_id": PERSONA,
+        "engine": "llm",
+        "messages": [{"role": "trainee", "content": "I hear you. What matters most?"}],
+    }
+    with trainee_client(settings.model_copy(update={"model_grades_per_hour": 2})) as client:
+        assert [client.post("/api/grade", json=body).status_code for _ in range(2)] == [200, 200]
+        calls = len(stub.requests)
+        refused = client.post("/api/grade", json=body)
+        assert refused.status_code == 429 and refused.json()["code"] == "model_grades_per_hour"
+        assert "the limit is 2" in refused.json()["detail"] and len(stub.requests) == calls
+        offline = client.post("/api/grade", json=body | {"engine": "offline"})
+        assert offline.status_code == 200  # no model, no quota
+        chat = {"file": ("chat.txt", b"Marco: What matters most to you?\nSara: Money.\n")}
+        upload = client.post(
+            "/api/grade/upload",
+            data={"persona_id": PERSONA, "engine": "llm", "trainee_name": "Marco"},
+            files=chat,
+        )
+        assert upload.status_code == 429
 
 
 def test_a_real_chat_the_model_fails_to_grade_gives_the_form_back_to_retry(
