@@ -307,13 +307,13 @@ def test_the_offline_grader_is_measured(golds: list[Gold], catalog: Catalog) -> 
 
 @pytest.mark.parametrize(
     ("folder", "floor"),
-    [(GOLD_DIR, 0.79), (DEV_DIR, 0.62), (HELDOUT_DIR, 0.39)],
+    [(GOLD_DIR, 0.79), (DEV_DIR, 0.62), (HELDOUT_DIR, 0.43)],
     ids=lambda v: v.name if isinstance(v, Path) else str(v),
 )
 def test_the_offline_grader_keeps_its_measured_agreement(
     folder: Path, floor: float, catalog: Catalog
 ) -> None:
-    """A few points under the figures in the README (81.9, 65.3 and 42.4 %): a detector change
+    """A few points under the figures in the README (82.6, 64.6 and 45.8 %): a detector change
     that makes the grader worse on any of the three sets fails here, the held-out one above all
     (it is never used to tune, so only this guards it)."""
     report = calibrate(load_gold_dir(folder, catalog), catalog=catalog, grader=HeuristicGrader())

@@ -632,7 +632,7 @@ def test_cli_grades_a_whatsapp_export(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "whatsapp, 4 messages (2 left out)" in result.stderr
     assert "state-terms" in result.stdout and "/100" in result.stdout
-    assert "about two verdicts in five" in result.stderr  # the offline grader's caveat
+    assert "fewer than half of the verdicts" in result.stderr  # the offline grader's caveat
     as_json = runner.invoke(cli, [*args, "--json"])
     report = json.loads(as_json.stdout)
     assert {c["technique_id"] for c in report["criteria"]} >= {"state-terms", "listen-first"}
