@@ -212,8 +212,8 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
     if (locked := _locked_until(user, username)) and locked > now:
         time.sleep(FAILED_DELAY)
         raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
-    # An unknown or inactive account is checked against a dummy hash, and a failure sleeps
-    # like a known account's first one: how long a login takes never tells who exists.
+    # An unknown or inactive account is checked against a dummy hash, and every failure waits
+    # FAILED_DELAY: how long a login takes never tells who exists.
     usable = user is not None and user.active
     stored = user.password_hash if user is not None and usable else _dummy_hash()
     try:

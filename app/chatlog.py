@@ -245,10 +245,9 @@ def _zip_rank(info: zipfile.ZipInfo) -> tuple[bool, bool, bool]:
 
 
 def _decode(data: bytes) -> str:
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data[: len(data) // 2 * 2].decode("utf-16", errors="replace")  # even if cut short
-    if (encoding := _utf16_without_bom(data)) is not None:
-        return data[: len(data) // 2 * 2].decode(encoding, errors="replace")
+    bom = data.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if (encoding := "utf-16" if bom else _utf16_without_bom(data)) is not None:
+        return data[: len(data) // 2 * 2].decode(encoding, errors="replace")  # even if cut short
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

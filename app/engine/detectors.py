@@ -82,9 +82,9 @@ def windows(text: str) -> list[tuple[int, int]]:
     while start < len(text):
         limit = start + WINDOW_CHARS
         end = cuts[bisect_right(cuts, limit) - 1] if cuts and cuts[0] <= limit else limit
-        end = end if end > start else limit
-        spans.append((start, min(end, len(text))))
-        start = min(end, len(text))
+        end = min(end if end > start else limit, len(text))
+        spans.append((start, end))
+        start = end
     return spans
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 import test_browser  # skips this module too where Chromium is missing
-from test_browser import PASSWORD, Site
+from test_browser import PASSWORD, REAL_CHAT, Site
 
 try:
     from axe_playwright_python.sync_playwright import Axe
@@ -49,15 +49,6 @@ LOCALES = {"en": "en-GB", "it": "it-IT"}
 EXCLUDED_RULES: dict[str, str] = {}
 
 REPORTS = Path(__file__).resolve().parents[2] / "test-output" / "axe"
-REAL_CHAT = (
-    "[12/03/24, 21:14:05] Sara Rossi: Good evening, can I ask you something quick about "
-    "my website?\n"
-    "[12/03/24, 21:15:10] Marco: Good evening Sara. Tell me, what do you want the site to "
-    "do for you?\n"
-    "[12/03/24, 21:16:00] Sara Rossi: Nothing special, just a couple of free tips.\n"
-    "[12/03/24, 21:17:30] Marco: I see. For a proper analysis I will send you a proposal: "
-    "the first hour is 80 euro.\n"
-)
 
 
 # ---------------------------------------------------------------- the data the pages show

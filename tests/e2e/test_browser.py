@@ -177,6 +177,18 @@ def browser() -> Iterator[Any]:
             chromium.close()
 
 
+# A WhatsApp export as an iPhone writes it: Marco is the professional.
+REAL_CHAT = (
+    "[12/03/24, 21:14:05] Sara Rossi: Good evening, can I ask you something quick about "
+    "my website?\n"
+    "[12/03/24, 21:15:10] Marco: Good evening Sara. Tell me, what do you want the site to "
+    "do for you?\n"
+    "[12/03/24, 21:16:00] Sara Rossi: Nothing special, just a couple of free tips.\n"
+    "[12/03/24, 21:17:30] Marco: I see. For a proper analysis I will send you a proposal: "
+    "the first hour is 80 euro.\n"
+)
+
+
 class Watch:
     """Collects what the page complains about: CSP violations, script errors, failed loads."""
 
@@ -660,16 +672,7 @@ def test_a_coach_grades_a_real_whatsapp_chat(site: Site, browser: Any, tmp_path:
     """Upload an exported chat, name the professional in it, read the grade with the quoted
     words marked in the chat, on a phone."""
     chat = tmp_path / "WhatsApp Chat with Sara.txt"
-    chat.write_text(
-        "[12/03/24, 21:14:05] Sara Rossi: Good evening, can I ask you something quick about "
-        "my website?\n"
-        "[12/03/24, 21:15:10] Marco: Good evening Sara. Tell me, what do you want the site to "
-        "do for you?\n"
-        "[12/03/24, 21:16:00] Sara Rossi: Nothing special, just a couple of free tips.\n"
-        "[12/03/24, 21:17:30] Marco: I see. For a proper analysis I will send you a proposal: "
-        "the first hour is 80 euro.\n",
-        encoding="utf-8",
-    )
+    chat.write_text(REAL_CHAT, encoding="utf-8")
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="en-GB")
     page = context.new_page()
     watch = Watch(page)
