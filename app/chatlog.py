@@ -7,7 +7,8 @@ Three formats, told apart by their shape:
   text" from Android; Italian and English date styles, 12- or 24-hour clocks), including the
   zip WhatsApp shares with `_chat.txt` inside, in UTF-8 or UTF-16;
 - plain chat logs: "Name: text" lines, any other line continuing the message above (a copy
-  from WhatsApp Web, "[21:14, 12/03/2024] Name: text", reads as one).
+  from WhatsApp Web, "[21:14, 12/03/2024] Name: text", reads as one); so does a heading that
+  only looks like a name ("Nota bene: …", "PS: …", "Step 2: …"), see `_plain_speakers`.
 For named speakers the caller says which one is the trainee; everyone else is the client, in
 a group chat too: every other participant's messages are graded as the client's.
 System notices, deleted messages, calls, locations and media placeholders are left out:
@@ -59,6 +60,17 @@ _PLAIN = re.compile(
     r"^\s*(?:\[[^\]]{1,30}\]\s*)?(?P<name>[^\W\d_][^:\n]{0,39}?)\s*:(?:\s+(?P<text>.*))?$"
 )
 _PHONE = re.compile(r"\+?[\d\s().-]{6,}")
+# First words of headings written inside a message ("Nota bene:", "P.S.:", "Step 2:"), never a
+# person's name; matched without dots, in any case. Role words (Cliente, Domanda) are not here.
+_LABEL_WORD = re.compile(
+    r"nota|note|nb|p?ps|attenzione|avviso|importante|promemoria|oggetto|ore|orario|data|link|re"
+    r"|fwd?|allegat[oi]|esempio|riepilogo|riassunto|totale|prezzo|costo|scadenza|indirizzo|punto"
+    r"|passo|fase|aggiornamento|edit|update|attention|warning|important|reminder|subject"
+    r"|attachment|example|summary|total|price|cost|deadline|address|step|tip|tl;dr",
+    re.IGNORECASE,
+)
+# Lowercase words a name may hold: "Maria de Luca", "Vincent van Gogh".
+_PARTICLES = {"de", "di", "da", "dal", "del", "della", "dei", "degli", "van", "von", "der", "du"}
 # Notices no one types as a whole message, left out wherever they appear.
 _NOTICES = re.compile(
     "|".join(
@@ -449,16 +461,53 @@ def _clean_whatsapp(text: str) -> str:
 
 
 def _plain_entries(rows: list[str]) -> list[_Entry]:
+    """Messages by speaker; any other line, a heading too, continues the message above."""
+    heads = [_plain_head(row) for row in rows]
+    speakers = _plain_speakers([name for name, _ in filter(None, heads)])
     entries: list[_Entry] = []
-    for row in rows:
-        said = _PLAIN.match(row)
-        if said and len(said.group("name").split()) <= 4:
-            entries.append(_Entry(said.group("name").strip(), [said.group("text") or ""]))
+    for row, head in zip(rows, heads, strict=True):
+        if head and head[0] in speakers:
+            entries.append(_Entry(head[0], [head[1]]))
         elif entries and row.strip():
             entries[-1].text.append(row.strip())
     for entry in entries:
         entry.text = ["\n".join(t for t in entry.text if t.strip())]
     return [e for e in entries if e.text[0]]
+
+
+def _plain_head(row: str) -> tuple[str, str] | None:
+    """The "Name" and text of a row shaped like "Name: text", a name of at most 4 words."""
+    said = _PLAIN.match(row)
+    if said is None or len(said.group("name").split()) > 4:
+        return None
+    return said.group("name").strip(), said.group("text") or ""
+
+
+def _plain_speakers(names: list[str]) -> set[str]:
+    """Which "Name:" prefixes are people. A label word ("Nota bene", "PS") never is. A prefix
+    that reads like a heading ("Step 2", "Per esempio") is one only if it recurs, or if without
+    such prefixes the log would have fewer than two speakers ("Cliente 1" answering once). Any
+    other prefix is a name even if said once: the other person in a chat may answer once."""
+    seen = Counter(_key(name) for name in names)
+    people = {name for name in names if not _is_label(name)}
+    sure = {name for name in people if seen[_key(name)] > 1 or not _reads_like_heading(name)}
+    return sure if len({_key(name) for name in sure}) >= 2 else people
+
+
+def _is_label(name: str) -> bool:
+    """A heading people put inside a message ("Nota bene", "P.S.", "Oggetto"), not a name."""
+    return _LABEL_WORD.fullmatch(name.split()[0].replace(".", "")) is not None
+
+
+def _reads_like_heading(name: str) -> bool:
+    """A number in it ("Punto 3", "Ore 18"), or a lowercase word after a capitalised one ("Per
+    esempio", "Last thing"; not "Maria de Luca"): more often a heading than a name."""
+    if any(char.isdigit() for char in name):
+        return True
+    first, *rest = name.split()
+    return first[:1].isupper() and any(
+        word[:1].islower() and word.casefold() not in _PARTICLES for word in rest
+    )
 
 
 def _key(name: str) -> str:
