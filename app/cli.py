@@ -12,16 +12,16 @@ from collections import Counter
 from collections.abc import Container, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
 
 import typer
 import yaml
 
 from app.calibration import calibrate_command
-from app.catalog import Catalog, CatalogError, Persona, load_catalog
+from app.catalog import Catalog, CatalogError, Language, Persona, load_catalog
 from app.cli_assignments import assignments
 from app.cli_llm import llm_check
-from app.cli_options import TokenOption, UrlOption
+from app.cli_options import LangOption, TokenOption, UrlOption
 from app.cli_practise import practise
 from app.cli_usage import usage_command
 from app.cli_users import users
@@ -59,7 +59,6 @@ def _settings_first() -> None:
         _fail(settings_problem(exc))
 
 
-LangOption = Annotated[str, typer.Option("--lang", help="it or en")]
 OutputOption = Annotated[
     Path | None, typer.Option("-o", "--output", help="default: standard output")
 ]
@@ -102,10 +101,13 @@ def _persona(catalog: Catalog, persona_id: str) -> Persona:
     return found
 
 
-def _language(value: str) -> Any:
+def _language(value: str | None) -> Language:
+    """--lang as given, or SPARRING_LANGUAGE when it is left out."""
+    if value is None:
+        return _settings().language
     if value not in ("it", "en"):
         _fail(f"--lang must be it or en, not {value!r}", 2)
-    return value
+    return cast("Language", value)
 
 
 @contextmanager
@@ -722,7 +724,7 @@ def personas_new(
 @personas.command("export")
 def personas_export(
     persona_id: Annotated[str, typer.Argument(metavar="ID")],
-    lang: LangOption = "en",
+    lang: LangOption = None,
     output: OutputOption = None,
 ) -> None:
     """Export a persona as a Character Card V2 (JSON), texts in --lang."""
@@ -744,7 +746,12 @@ def personas_export(
 def personas_import(
     file: Annotated[Path, typer.Argument(help="a Character Card V2 (.json, or a .png card)")],
     output: CardOutputOption = None,
-    lang: Annotated[str, typer.Option("--lang", help="the language of the card's texts")] = "en",
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help="the language of the card's texts (default: SPARRING_LANGUAGE, it)"
+        ),
+    ] = None,
     persona_id: Annotated[str | None, typer.Option("--id", help="default: from the card")] = None,
     force: ForceOption = False,
 ) -> None:

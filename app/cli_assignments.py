@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from app.cli_options import TokenOption, UrlOption
+from app.cli_options import LangOption, TokenOption, UrlOption
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -143,7 +143,7 @@ def set_(
     team: Annotated[str, typer.Argument(help="the team's name")],
     persona: Annotated[str, typer.Argument(help="the client's persona id")],
     difficulty: Annotated[str, typer.Option(help="easy, medium or hard")] = "medium",
-    lang: Annotated[str, typer.Option("--lang", help="it or en")] = "it",
+    lang: LangOption = None,
     note: Annotated[str, typer.Option(help="a word for the trainees")] = "",
     due: Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")] = None,
     as_user: AsOption = "admin",
@@ -162,7 +162,7 @@ def set_(
         "team": team,
         "persona_id": persona,
         "difficulty": difficulty,
-        "language": lang,
+        "language": cli._settings().language if lang is None else lang,
         "note": note,
         "due": due.date() if due else None,
     }

@@ -8,6 +8,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
+from app.cli_options import LangOption
 from app.engine.actors import Reply
 
 
@@ -35,7 +36,7 @@ class _Clock:
 
 def llm_check(
     persona: Annotated[str, typer.Option(help="the client who plays")] = "free-advice-seeker",
-    lang: Annotated[str, typer.Option("--lang", help="it or en")] = "en",
+    lang: LangOption = None,
 ) -> None:
     """Try the model endpoint the `llm` engine is configured for, as a session would."""
     from app.catalog import CatalogError, load_catalog
@@ -55,6 +56,7 @@ def llm_check(
             "no model endpoint is configured: set SPARRING_LLM_BASE_URL (a local or hosted "
             "OpenAI-compatible server) or SPARRING_LLM_API_KEY (OpenAI)"
         )
+    lang = settings.language if lang is None else lang
     if lang not in ("it", "en"):
         fail(f"--lang must be it or en, not {lang!r}")
     try:

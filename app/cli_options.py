@@ -14,3 +14,7 @@ TokenOption = Annotated[
     str | None,
     typer.Option("--token", envvar="SPARRING_TOKEN", help="API token for --url"),
 ]
+LangOption = Annotated[
+    str | None,
+    typer.Option("--lang", help="it or en (default: SPARRING_LANGUAGE, it)"),
+]

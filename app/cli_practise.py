@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
+from app.cli_options import LangOption
 from app.engine.actors import Reply
 from app.engine.grader import Criterion, GradeResult
 
@@ -405,7 +406,7 @@ def practise(
     persona: Annotated[
         str | None, typer.Argument(help="the client's persona id; leave it out for the list")
     ] = None,
-    lang: Annotated[str, typer.Option("--lang", help="it or en")] = "it",
+    lang: LangOption = None,
     difficulty: Annotated[str, typer.Option(help="easy, medium or hard")] = "medium",
     seed: Annotated[
         int | None, typer.Option(min=0, max=2**31 - 1, help="same seed, same offline client")
@@ -426,13 +427,13 @@ def practise(
     """Talk with a client in the terminal, then read the report card."""
     from app import cli
 
-    lang = cli._language(lang)
+    language = cli._language(lang)
     if persona is None:
-        _list_personas(lang, url, token)
+        _list_personas(language, url, token)
         return
 
     try:
-        with _conversation(persona, lang, difficulty, seed, engine, url, token) as conversation:
+        with _conversation(persona, language, difficulty, seed, engine, url, token) as conversation:
             code = converse(conversation, input)
     except PractiseError as exc:
         cli._fail(str(exc))

@@ -32,6 +32,8 @@ class Settings(BaseSettings):
     grade_sweep_seconds: float = 60  # how often to look for grades a crash left pending
     grade_stale_after_seconds: float = 600  # a pending grade older than this is re-run
     cookie_secure: bool = False  # set true behind TLS so the login cookie never goes in clear
+    # the CLI's default --lang: of a practise session, an assignment, a card, an llm-check
+    language: Literal["it", "en"] = "it"
 
     # The llm engine: any OpenAI-compatible endpoint. Unset base URL means OpenAI itself.
     llm_base_url: str | None = None
