@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Row
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from app import auth
 from app.catalog import Catalog, Difficulty, Language
 from app.errors import Forbidden, Invalid, NotFound
 from app.models import Assignment, PracticeSession, Team, TeamMember, User, as_utc, utcnow
@@ -74,7 +75,7 @@ def create(
 ) -> AssignmentPublic:
     if user.role not in SETTERS:
         raise Forbidden("only coaches and admins set assignments")
-    team = db.exec(select(Team).where(Team.name == request.team)).first()
+    team = auth.find_team(db, request.team)
     mine = _my_team_ids(db, user)
     if team is None or (mine is not None and team.id not in mine):
         raise NotFound(f"no team '{request.team}' among yours", code="no_team")

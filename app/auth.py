@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
 import time
-from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import func, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from app.errors import Conflict, NotFound, TooMany, Unauthorized
 from app.models import (
     INT_MAX,
     ApiToken,
+    LoginFailure,
     PracticeSession,
     Team,
     TeamMember,
@@ -36,10 +37,9 @@ from app.models import (
 
 _hasher = PasswordHasher()
 TOKEN_PREFIX = "spr_"
-LOCK_AFTER = 5  # failed logins in a row
+LOCK_AFTER = 5  # failed logins in a row, for one name from one address
 LOCK_FOR = timedelta(minutes=15)
 FAILED_DELAY = 0.5  # seconds every failed login waits, whoever's it is
-PHANTOMS_KEPT = 10_000  # unknown usernames whose failures are counted, newest kept
 WEB_SESSION_TTL = timedelta(hours=12)
 
 
@@ -71,10 +71,20 @@ def _dummy_hash() -> str:
 # ---------------------------------------------------------------- users and teams
 
 
+def find_team(db: Session, name: str) -> Team | None:
+    """A team by name in any case, as usernames are: "Blue" and "blue" are one team, spelt
+    as it was first made (the oldest, should an older database hold both)."""
+    same = func.lower(Team.name) == name.lower()
+    return db.exec(select(Team).where(same).order_by(col(Team.id))).first()
+
+
 def _set_teams(db: Session, user: User, teams: list[str]) -> None:
     db.exec(delete(TeamMember).where(col(TeamMember.user_id) == user.id))
-    for name in dict.fromkeys(teams):
-        team = db.exec(select(Team).where(Team.name == name)).first()
+    spelt: dict[str, str] = {}  # the first spelling of each name
+    for name in teams:
+        spelt.setdefault(name.lower(), name)
+    for name in spelt.values():
+        team = find_team(db, name)
         if team is None:
             team = Team(name=name)
             db.add(team)
@@ -131,7 +141,7 @@ def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
         user.active = request.active
     if request.password is not None:
         user.password_hash = hash_password(request.password)
-        user.failed_logins, user.locked_until = 0, None
+        forget_failed_logins(db, user.username)
         # whoever logged in with the old one (a stolen cookie) is logged out; API tokens are
         # credentials of their own, revoked on their own
         db.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
@@ -181,37 +191,22 @@ def ensure_admin(*, db: Session) -> str | None:
 # ---------------------------------------------------------------- logging in
 
 
-# Failures for usernames that do not exist, counted like an account's (in this process), so
-# that after LOCK_AFTER of them a name answers "locked" whether it exists or not.
-_phantoms: OrderedDict[str, tuple[int, datetime | None]] = OrderedDict()
-_phantoms_lock = threading.Lock()
-
-
-def _phantom_failure(username: str, now: datetime) -> None:
-    with _phantoms_lock:
-        failures, _ = _phantoms.pop(username, (0, None))
-        failures += 1
-        _phantoms[username] = (failures, now + LOCK_FOR if failures >= LOCK_AFTER else None)
-        while len(_phantoms) > PHANTOMS_KEPT:
-            _phantoms.popitem(last=False)
-
-
-def _locked_until(user: User | None, username: str) -> datetime | None:
-    if user is not None:
-        return as_utc(user.locked_until)
-    with _phantoms_lock:
-        return _phantoms.get(username, (0, None))[1]
-
-
-def authenticate(*, db: Session, username: str, password: str) -> User:
-    """Check a password; lock the account after several failures in a row. Every answer
-    (an unknown name, a wrong password, a locked account) takes the same time and reads the
-    same for a name that exists as for one that does not."""
+def authenticate(*, db: Session, username: str, password: str, address: str) -> User:
+    """Check a password; after LOCK_AFTER failures in a row for a name from one address,
+    refuse that name from that address for LOCK_FOR. Every answer (an unknown name, a wrong
+    password, a locked name) takes the same time and reads the same for a name that exists
+    as for one that does not."""
     user = db.exec(select(User).where(User.username == username)).first()
     now = utcnow()
-    if (locked := _locked_until(user, username)) and locked > now:
+    key = (username.lower(), address[:64])
+    failed = db.get(LoginFailure, key)
+    if failed is not None and (locked := as_utc(failed.locked_until)) and locked > now:
+        db.commit()  # the read ends: no connection held while waiting
         time.sleep(FAILED_DELAY)
-        raise TooMany(f"too many failed logins: the account is locked until {locked:%H:%M} UTC")
+        raise TooMany(
+            f"too many failed logins: this name is locked from your address until "
+            f"{locked:%H:%M} UTC"
+        )
     # An unknown or inactive account is checked against a dummy hash, and every failure waits
     # FAILED_DELAY: how long a login takes never tells who exists.
     usable = user is not None and user.active
@@ -221,24 +216,39 @@ def authenticate(*, db: Session, username: str, password: str) -> User:
     except (VerificationError, InvalidHashError):
         ok = False
     if ok and user is not None:
-        if user.failed_logins or user.locked_until:
-            user.failed_logins, user.locked_until = 0, None
-            db.add(user)
+        if failed is not None:
+            db.delete(failed)
             db.commit()
         return user
-    if user is not None:
-        # counted in the database, not read-add-write: 40 guesses at once all count
-        counted = update(User).where(col(User.id) == user.id)
-        failures = db.exec(
-            counted.values(failed_logins=User.failed_logins + 1).returning(User.failed_logins)
-        ).one()[0]
-        if failures >= LOCK_AFTER:
-            db.exec(counted.values(locked_until=now + LOCK_FOR))
-        db.commit()
-    else:
-        _phantom_failure(username, now)
+    _count_failure(db, key, now)
     time.sleep(FAILED_DELAY)
     raise Unauthorized("wrong username or password")
+
+
+def _count_failure(db: Session, key: tuple[str, str], now: datetime) -> None:
+    """Counted in one statement, not read-add-write: 40 guesses at once all count. Failures
+    older than LOCK_FOR are forgotten first (so are the locks they set)."""
+    db.exec(delete(LoginFailure).where(col(LoginFailure.last_failed_at) < now - LOCK_FOR))
+    insert = sqlite_insert if db.get_bind().dialect.name == "sqlite" else postgresql_insert
+    row = {"username": key[0], "address": key[1], "failures": 1, "last_failed_at": now}
+    counted = insert(LoginFailure).values(row)
+    failures = db.exec(  # type: ignore[call-overload]
+        counted.on_conflict_do_update(
+            index_elements=["username", "address"],
+            set_={"failures": LoginFailure.failures + 1, "last_failed_at": now},
+        ).returning(LoginFailure.failures)
+    ).one()[0]
+    if failures >= LOCK_AFTER:
+        locked = update(LoginFailure).where(
+            col(LoginFailure.username) == key[0], col(LoginFailure.address) == key[1]
+        )
+        db.exec(locked.values(locked_until=now + LOCK_FOR))
+    db.commit()
+
+
+def forget_failed_logins(db: Session, username: str) -> None:
+    """Lift every lock on a name: its password was just reset by an admin."""
+    db.exec(delete(LoginFailure).where(col(LoginFailure.username) == username.lower()))
 
 
 def open_web_session(*, db: Session, user: User) -> tuple[str, str]:

@@ -55,9 +55,21 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=8)
     password_hash: str = Field(max_length=255)
     active: bool = True
-    failed_logins: int = 0
-    locked_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins in a row for one name from one address. Keyed by the address too, so
+    that guessing from elsewhere cannot lock a person out; keyed by the name as typed, so a
+    name that does not exist counts (and locks) like one that does."""
+
+    __tablename__ = "login_failures"
+
+    username: str = Field(primary_key=True, max_length=64)  # lowercased
+    address: str = Field(primary_key=True, max_length=64)  # the client's IP address
+    failures: int = 0
+    last_failed_at: datetime = Field(default_factory=utcnow, index=True)
+    locked_until: datetime | None = None
 
 
 class Team(SQLModel, table=True):
@@ -418,6 +430,17 @@ class Review(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------- model calls
+
+
+class ModelGradeUse(SQLModel, table=True):
+    """A conversation recorded elsewhere that a user had graded by the model, kept for an
+    hour: the hourly quota counts these rows."""
+
+    __tablename__ = "model_grade_uses"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 class LLMCall(SQLModel, table=True):

@@ -724,7 +724,8 @@ def grade_transcript(
     if not any(m.role == "trainee" for m in transcript):
         raise Invalid("the transcript has no trainee message to grade", ("body", "messages"))
     language = request.language or guess_language(m.content for m in transcript)
-    if engine_name == "llm" and (used := quota.take(user.id)) is not None:  # type: ignore[arg-type]
+    used = quota.take(db, user.id) if engine_name == "llm" else None  # type: ignore[arg-type]
+    if used is not None:
         raise TooMany(
             f"you had {used} conversations graded by the model in the last hour; the limit is "
             f"{quota.limit}: try again later, or grade with the offline engine",

@@ -130,12 +130,3 @@ def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], No
 
     yield use
     get_settings.cache_clear()
-
-
-@pytest.fixture(autouse=True)
-def _no_phantom_lockouts() -> Iterator[None]:
-    """Failed logins for names that do not exist are counted per process: each test starts
-    with none, as a fresh server would."""
-    auth._phantoms.clear()
-    yield
-    auth._phantoms.clear()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +16,7 @@ from sqlmodel import Session, select
 
 from app import auth
 from app.errors import Conflict
-from app.models import User, UserUpdate
+from app.models import LoginFailure, UserUpdate
 
 HUGE = 2**70  # past SQLite's and PostgreSQL's integers
 PASSWORD = "correct horse battery staple"
@@ -182,6 +183,26 @@ def test_team_names_are_trimmed_so_padding_does_not_make_another_team(
     assert created.json()["teams"] == ["blue", "x" * 64]
 
 
+def test_team_names_differing_only_in_case_are_one_team(
+    login_as: Callable[..., TestClient],
+) -> None:
+    """As with usernames: "Blue" and "blue" typed by two admins are one class for its coach."""
+    root = login_as("root", "admin")
+    carla = login_as("carla", "coach", ["Blue"])
+    for name, teams in (("zed", ["blue", "BLUE"]), ("amy", ["  bLuE "])):
+        body = {"username": name, "password": PASSWORD, "teams": teams}
+        created = root.post("/api/users", json=body)
+        assert created.status_code == 201 and created.json()["teams"] == ["Blue"]
+    assert {u["username"] for u in root.get("/api/users").json() if u["teams"] == ["Blue"]} == {
+        "carla",
+        "zed",
+        "amy",
+    }
+    assignment = {"team": "BLUE", "persona_id": "disorganized", "difficulty": "medium"}
+    made = carla.post("/api/assignments", json=assignment | {"language": "en"})
+    assert made.status_code == 201 and made.json()["team"] == "Blue"
+
+
 def test_a_token_needs_no_body(client: TestClient) -> None:
     made = client.post("/api/tokens")
     assert made.status_code == 201 and made.json()["name"] == "api"
@@ -212,8 +233,11 @@ def test_guesses_sent_at_once_are_all_counted(
         answers = list(pool.map(lambda _: anonymous.post("/api/auth/login", json=body), range(8)))
     assert {a.status_code for a in answers} <= {401, 429}
     with Session(anonymous.app.state.engine) as db:  # type: ignore[attr-defined]
-        bob = db.exec(select(User).where(User.username == "bob")).one()
-    assert bob.failed_logins == 8 and bob.locked_until is not None
+        counted = db.exec(select(LoginFailure).where(LoginFailure.username == "bob")).one()
+    # every password checked is counted; a guess that finds the name locked checks none
+    statuses = [a.status_code for a in answers]
+    assert counted.failures == statuses.count(401) >= auth.LOCK_AFTER
+    assert counted.locked_until is not None
 
 
 def test_a_name_that_does_not_exist_locks_like_one_that_does(
@@ -230,4 +254,58 @@ def test_a_name_that_does_not_exist_locks_like_one_that_does(
         answer = anonymous.post("/api/auth/login", json=body)
         return answer.status_code, answer.json()["detail"].split(" until ")[0]
 
-    assert sixth("ada") == sixth("nobody") == (429, "too many failed logins: the account is locked")
+    locked = (429, "too many failed logins: this name is locked from your address")
+    assert sixth("ada") == sixth("nobody") == locked
+
+
+def _guess(app: object, username: str, address: str, password: str = "a wrong guess") -> int:
+    elsewhere = TestClient(app, client=(address, 40000))  # type: ignore[arg-type]
+    body = {"username": username, "password": password}
+    return elsewhere.post("/api/auth/login", json=body).status_code
+
+
+def test_guesses_from_elsewhere_do_not_lock_a_person_out(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted on the account, anyone could keep an admin out by failing every 15 minutes."""
+    login_as("root", role="admin")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    app = anonymous.app
+    for _ in range(auth.LOCK_AFTER):
+        assert _guess(app, "ROOT", "203.0.113.9") == 401
+    assert _guess(app, "root", "203.0.113.9", PASSWORD) == 429  # any spelling of the name
+    assert _guess(app, "root", "198.51.100.7", PASSWORD) == 200  # the admin, at their desk
+
+
+def test_failures_are_forgotten_after_a_while_and_by_a_success_or_a_reset(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    admin = login_as("root", role="admin")
+    login_as("bob")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    app, here = anonymous.app, "192.0.2.1"
+    for _ in range(auth.LOCK_AFTER - 1):
+        assert _guess(app, "bob", here) == 401
+    assert _guess(app, "bob", here, PASSWORD) == 200  # a success starts the count again
+    for _ in range(auth.LOCK_AFTER - 1):
+        assert _guess(app, "bob", here) == 401
+    assert _guess(app, "bob", here) == 401 and _guess(app, "bob", here, PASSWORD) == 429
+
+    engine = app.state.engine  # type: ignore[attr-defined]
+    with Session(engine) as db:  # the lock, a quarter of an hour on
+        for row in db.exec(select(LoginFailure)):
+            row.last_failed_at -= auth.LOCK_FOR + timedelta(seconds=1)
+            row.locked_until -= auth.LOCK_FOR + timedelta(seconds=1)
+            db.add(row)
+        db.commit()
+    assert _guess(app, "bob", here) == 401  # counted from one again, not locked at once
+    with Session(engine) as db:
+        assert db.exec(select(LoginFailure.failures)).all() == [1]
+
+    for _ in range(auth.LOCK_AFTER):
+        _guess(app, "bob", here)
+    assert _guess(app, "bob", here, PASSWORD) == 429
+    bob = next(u for u in admin.get("/api/users").json() if u["username"] == "bob")
+    reset = admin.patch(f"/api/users/{bob['id']}", json={"password": "a brand new password"})
+    assert reset.status_code == 200
+    assert _guess(app, "bob", here, "a brand new password") == 200

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from sqlmodel import Session
@@ -14,6 +15,7 @@ from app import auth
 from app.cli import cli
 from app.config import get_settings
 from app.db import get_engine
+from app.errors import TooMany, Unauthorized
 
 runner = CliRunner()
 
@@ -63,7 +65,7 @@ def test_a_token_name_has_the_apis_limit(sqlite: None) -> None:
 
 
 def test_an_account_is_changed_from_the_terminal_as_on_the_users_page(
-    sqlite: None, tmp_path: Path
+    sqlite: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     runner.invoke(cli, ["users", "create", "boss", "--role", "admin"])
     runner.invoke(cli, ["users", "create", "dan", "--team", "blue"])
@@ -82,12 +84,20 @@ def test_an_account_is_changed_from_the_terminal_as_on_the_users_page(
     assert "only active admin" in last
 
     # an admin who forgot the password gets a new one, and the lock from failed logins goes
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    engine = get_engine(get_settings().database_url)
+    with Session(engine) as db:
+        for error in [Unauthorized] * auth.LOCK_AFTER + [TooMany]:
+            with pytest.raises(error):
+                auth.authenticate(db=db, username="boss", password="a guess", address="::1")
     fresh = runner.invoke(cli, ["users", "password", "boss"])
     assert fresh.exit_code == 0 and "new password for 'boss' (shown once): " in fresh.stdout
     chosen = fresh.stdout.rsplit(": ", 1)[1].strip()
-    engine = get_engine(get_settings().database_url)
     with Session(engine) as db:
-        assert auth.authenticate(db=db, username="boss", password=chosen).username == "boss"
+        assert (
+            auth.authenticate(db=db, username="boss", password=chosen, address="::1").username
+            == "boss"
+        )
     engine.dispose()
     short = one_line_error(runner.invoke(cli, ["users", "password", "boss", "--password", "x"]))
     assert "password" in short and "at least 10 characters" in short
@@ -164,6 +174,9 @@ def test_accounts_made_before_the_first_start_still_get_an_admin(
     with Session(engine) as db:
         password = auth.ensure_admin(db=db)
         assert password is not None
-        assert auth.authenticate(db=db, username="admin", password=password).role == "admin"
+        assert (
+            auth.authenticate(db=db, username="admin", password=password, address="::1").role
+            == "admin"
+        )
         assert auth.ensure_admin(db=db) is None  # once
     engine.dispose()

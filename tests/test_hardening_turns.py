@@ -9,12 +9,13 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import func
+from sqlalchemy import Engine, func, inspect, text
 from sqlmodel import Session, col, select
 
+from app import auth
 from app import sessions as service
 from app.db import MIGRATIONS, get_engine, migrate
-from app.models import Grade, PracticeSession, User
+from app.models import Grade, PracticeSession, Team, TeamMember, User
 
 PERSONA = "yes-then-sells"
 JSON = {"content-type": "application/json"}
@@ -243,22 +244,56 @@ def test_a_message_of_zero_width_characters_is_empty(client: TestClient) -> None
     assert answer.status_code == 422 and answer.json()["detail"][0]["msg"] == "the message is empty"
 
 
-def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None:
-    """Databases that met the double-grade race keep the newest pending grade only."""
-    engine = get_engine(database_url)
+def _database_at(url: str, revision: str) -> Engine:
+    """The database at an older revision, whether it was new or already at the newest."""
+    engine = get_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "0002")  # a new database
-        command.downgrade(config, "0002")  # one already at the newest revision
+        command.upgrade(config, revision)
+        command.downgrade(config, revision)
+    return engine
+
+
+def _account_of_old(db: Session, role: str) -> int:
+    """An account as revisions before 0006 stored it (with its failed-login columns)."""
+    db.exec(  # type: ignore[call-overload]
+        text(
+            "INSERT INTO users (username, role, password_hash, active, failed_logins, created_at)"
+            " VALUES ('ada', :role, '!', true, 3, CURRENT_TIMESTAMP)"
+        ),
+        params={"role": role},
+    )
+    return db.exec(select(User.id).where(User.username == "ada")).one()  # type: ignore[return-value]
+
+
+def test_the_upgrade_moves_failed_logins_off_the_accounts(database_url: str) -> None:
+    """0006 drops the accounts' own counts (a lock anyone could renew) in place: the
+    accounts, their teams and their sessions stay."""
+    engine = _database_at(database_url, "0005")
     with Session(engine) as db:
-        user = User(username="ada", password_hash="!", role="trainee")
-        db.add(user)
+        uid = _account_of_old(db, "coach")
+        team = Team(name="blue")
+        db.add(team)
         db.flush()
+        db.add(TeamMember(team_id=team.id, user_id=uid))
+        db.commit()
+    migrate(engine)
+    with Session(engine) as db:
+        ada = db.exec(select(User).where(User.username == "ada")).one()
+        assert ada.role == "coach" and auth.teams_of(db, uid) == ["blue"]
+    columns = {c["name"] for c in inspect(engine).get_columns("users")}
+    assert not columns & {"failed_logins", "locked_until"}
+
+
+def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None:
+    """Databases that met the double-grade race keep the newest pending grade only."""
+    engine = _database_at(database_url, "0002")
+    with Session(engine) as db:
         record = PracticeSession(
             persona_id=PERSONA, language="en", difficulty="medium", seed=1, engine="offline",
-            user_id=user.id, trainee="ada", state={},
+            user_id=_account_of_old(db, "trainee"), trainee="ada", state={},
         )  # fmt: skip
         db.add(record)
         db.flush()
@@ -283,19 +318,12 @@ def test_the_upgrade_brings_old_sqlite_seeds_into_range(tmp_path) -> None:  # ty
 
     state, _ = opening(load_catalog().personas[PERSONA], "medium")
 
-    engine = get_engine(f"sqlite:///{tmp_path / 'old.db'}")
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
+    engine = _database_at(f"sqlite:///{tmp_path / 'old.db'}", "0004")
     with Session(engine) as db:
-        user = User(username="ada", password_hash="!", role="admin")
-        db.add(user)
-        db.flush()
         record = PracticeSession(
             persona_id=PERSONA, language="en", difficulty="medium", seed=3_000_000_000,
-            engine="offline", user_id=user.id, trainee="ada", state=state.model_dump(),
+            engine="offline", user_id=_account_of_old(db, "admin"), trainee="ada",
+            state=state.model_dump(),
         )  # fmt: skip
         db.add(record)
         db.commit()

@@ -8,6 +8,7 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,7 +26,7 @@ from app.config import Settings, get_settings
 from app.db import get_engine
 from app.engine.llm import ThinkingFilter, render
 from app.main import create_app
-from app.models import Grade, LLMCall, UserCreate
+from app.models import Grade, LLMCall, ModelGradeUse, UserCreate
 
 PERSONA = "impossible-idea"
 CLIENT_LINE = "Listen, I want the whole site redone by Monday."
@@ -579,6 +580,35 @@ def test_a_user_has_a_quota_of_model_grades_an_hour(settings: Settings, stub: St
             files=chat,
         )
         assert upload.status_code == 429
+
+
+def test_the_quota_holds_across_replicas_and_requests_at_once(
+    settings: Settings, stub: StubLLM
+) -> None:
+    """Counted in the database: two server processes on one database, or six requests at
+    once, still get no more than the quota past it."""
+    body = {
+        "persona_id": PERSONA,
+        "engine": "llm",
+        "messages": [{"role": "trainee", "content": "I hear you. What matters most?"}],
+    }
+    quota = settings.model_copy(update={"model_grades_per_hour": 3})
+    with trainee_client(quota) as one, TestClient(create_app(quota)) as other:
+        other.headers.update(one.headers)
+        assert one.post("/api/grade", json=body).status_code == 200
+        assert other.post("/api/grade", json=body).status_code == 200
+        with ThreadPoolExecutor(6) as pool:
+            answers = list(pool.map(lambda _: one.post("/api/grade", json=body), range(6)))
+        assert {a.status_code for a in answers} <= {200, 429}
+        graded = 2 + [a.status_code for a in answers].count(200)
+        assert graded <= 3  # requests at once may all be refused at the limit, never let past
+        while (status := other.post("/api/grade", json=body).status_code) == 200:
+            graded += 1
+        assert status == 429 and graded == 3
+        with Session(get_engine(settings.database_url)) as db:  # an hour later
+            db.exec(update(ModelGradeUse).values(created_at=datetime.now(UTC) - timedelta(hours=1)))
+            db.commit()
+        assert other.post("/api/grade", json=body).status_code == 200
 
 
 def test_a_real_chat_the_model_fails_to_grade_gives_the_form_back_to_retry(

@@ -2,7 +2,7 @@
 
 from typing import Annotated
 
-from fastapi import Cookie, Path, Response, status
+from fastapi import Cookie, Path, Request, Response, status
 
 from app import auth
 from app.api.deps import (
@@ -11,6 +11,7 @@ from app.api.deps import (
     SessionDep,
     SettingsDep,
     api_router,
+    client_address,
     set_login_cookie,
 )
 from app.models import (
@@ -29,11 +30,18 @@ TokenId = Annotated[int, Path(ge=1, le=INT_MAX, description="a token's id")]
 
 @router.post("/auth/login", response_model=LoginPublic)
 def login(
-    body: LoginRequest, response: Response, db: SessionDep, settings: SettingsDep
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    db: SessionDep,
+    settings: SettingsDep,
 ) -> LoginPublic:
     """Start a browser session: sets an HttpOnly cookie and returns the CSRF token to send
-    back as `X-CSRF-Token` on writes. Repeated failures slow down, then lock the account."""
-    user = auth.authenticate(db=db, username=body.username, password=body.password)
+    back as `X-CSRF-Token` on writes. Five failures in a row for a name lock that name, from
+    the address they came from, for 15 minutes."""
+    user = auth.authenticate(
+        db=db, username=body.username, password=body.password, address=client_address(request)
+    )
     cookie, csrf = auth.open_web_session(db=db, user=user)
     set_login_cookie(response, cookie, settings)
     return LoginPublic(user=auth.user_public(db, user), csrf_token=csrf)

@@ -167,6 +167,12 @@ def _authenticate(
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def client_address(request: Request) -> str:
+    """Whom failed logins are counted against, with the name tried. Behind a reverse proxy
+    this is the proxy's forwarded address (uvicorn trusts it from FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 def set_login_cookie(response: Response, cookie: str, settings: Settings) -> None:
     """The browser login cookie, the same for the API login and the login page."""
     response.set_cookie(

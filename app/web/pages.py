@@ -29,6 +29,7 @@ from app.api.deps import (
     LimitsDep,
     SessionDep,
     SettingsDep,
+    client_address,
     cookie_scheme,
     current_user,
     set_login_cookie,
@@ -140,7 +141,9 @@ def login(
             request, settings, next_url=safe_next(next), error=t("login.expired"), status_code=403
         )
     try:
-        user = auth.authenticate(db=db, username=username, password=password)
+        user = auth.authenticate(
+            db=db, username=username, password=password, address=client_address(request)
+        )
     except TooMany:
         return _login_form(
             request, settings, next_url=safe_next(next), error=t("login.locked"), status_code=429
