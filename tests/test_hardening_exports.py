@@ -137,7 +137,7 @@ def coach_lines(text: str, reviewed: dict[str, Any]) -> None:
     assert f"Coach carla: **{it['verdict.' + reviewed['verdict']]}**" in section
     assert "Coach carla: Too quick.  \n\\# Not a heading" in section
     transcript = text.split("\n**3. ")[0]
-    assert transcript.endswith("**2. Allievo**: ok\n\n> Coach carla: Say more than ok.\n")
+    assert transcript.endswith("**2. Partecipante**: ok\n\n> Coach carla: Say more than ok.\n")
 
 
 def test_the_session_export_carries_the_coaches_verdicts_and_comments(
