@@ -219,6 +219,10 @@ class PracticeSession(PracticeSessionBase, table=True):
     created_at: datetime = Field(default_factory=utcnow, index=True)
     updated_at: datetime = Field(default_factory=utcnow)
     ended_at: datetime | None = None
+    # Who brought the session in from an export (`sparring import`, POST /api/imports/sessions)
+    # and when: it was not practised here, and its trainee and coaches can see so.
+    imported_by: str | None = Field(default=None, max_length=64)
+    imported_at: datetime | None = None
 
 
 class SessionCreate(SQLModel):
@@ -254,6 +258,8 @@ class SessionPublic(PracticeSessionBase):
     created_at: datetime
     updated_at: datetime
     ended_at: datetime | None
+    imported_by: str | None = None  # set on sessions brought in from an export
+    imported_at: datetime | None = None
 
 
 class SessionPage(SQLModel):

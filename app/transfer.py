@@ -54,6 +54,7 @@ from app.models import (
     Review,
     SessionDetail,
     User,
+    utcnow,
 )
 from app.reviews import MAX_COMMENT_CHARS, REVIEWER_ROLES
 
@@ -455,7 +456,7 @@ def import_sessions(
         seen.add(sid)
         owner = people.get(item.session.trainee, user)
         counts.reassigned += owner is user and item.session.trainee != user.username
-        _add_session(db, item, owner, reviewers)
+        _add_session(db, item, owner, user, reviewers)
         counts.sessions += 1
         counts.messages += len(item.messages)
         counts.grades += len(item.grades)
@@ -544,10 +545,13 @@ def _check_reviews(item: SessionExport, seqs: set[int], where: tuple[str | int, 
                 )
 
 
-def _add_session(db: Session, item: SessionExport, owner: User, reviewers: dict[str, User]) -> None:
+def _add_session(
+    db: Session, item: SessionExport, owner: User, importer: User, reviewers: dict[str, User]
+) -> None:
     data = item.session.model_dump()
     max_seq = max((m.seq for m in item.messages), default=0)
     data |= {"user_id": owner.id, "trainee": owner.username, "message_count": max_seq}
+    data |= {"imported_by": importer.username, "imported_at": utcnow()}
     db.add(PracticeSession.model_validate(data))
     db.flush()
     db.add_all(Message(session_id=item.session.id, **m.model_dump()) for m in item.messages)

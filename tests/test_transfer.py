@@ -198,13 +198,22 @@ def test_export_then_import_into_a_fresh_database_gives_the_same_sessions(
         expected_owner = "admin2" if item["session"]["trainee"] == "bob" else "ada"
         assert twin["session"] == item["session"] | {"trainee": expected_owner}
 
-    # what the trainee sees through the ordinary API is the same on both sides
+    # what the trainee sees through the ordinary API is the same on both sides, but for the
+    # mark that the session was brought in, by whom
     ada_fresh = client_for(fresh, "ada", "trainee")
     for sid in (s for s, i in by_id(bundle).items() if i["session"]["trainee"] == "ada"):
-        assert (
-            ada_fresh.get(f"/api/sessions/{sid}").json()
-            == people["ada"].get(f"/api/sessions/{sid}").json()
-        )
+        here = people["ada"].get(f"/api/sessions/{sid}").json()
+        there = ada_fresh.get(f"/api/sessions/{sid}").json()
+        assert here["session"]["imported_by"] is None and here["session"]["imported_at"] is None
+        assert there["session"].pop("imported_by") == "admin2"
+        assert there["session"].pop("imported_at") > bundle["exported_at"]
+        here["session"] = {k: v for k, v in here["session"].items() if not k.startswith("import")}
+        assert there == here
+        report = ada_fresh.get(f"/sessions/{sid}/report?lang=en")
+        assert '<dd id="imported">by admin2, ' in report.text
+        assert 'id="imported"' not in people["ada"].get(f"/sessions/{sid}/report").text
+    review = admin.get(f"/desk/{sid}?lang=it")
+    assert "<dt>Importata</dt>" in review.text and "da admin2, " in review.text
 
 
 def test_coaches_reviews_and_model_calls_survive_export_then_import(
