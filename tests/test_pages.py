@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 from html.parser import HTMLParser
+from types import SimpleNamespace
 
 import pytest
 from fastapi.testclient import TestClient
@@ -211,6 +212,28 @@ def test_login_form(anonymous: TestClient, browser_as: Login) -> None:
     assert ok.status_code == 303 and ok.headers["location"] == "/history"
     assert "httponly" in ok.headers["set-cookie"].lower()
     assert anonymous.get("/login", follow_redirects=False).headers["location"] == "/"
+
+
+def test_the_login_page_says_a_name_is_locked_from_here_only(
+    anonymous: TestClient, browser_as: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    browser_as("ada")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    token = login_token(anonymous.get("/login?lang=it").text)
+    guess = {"username": "ada", "password": "nope", "csrf_token": token}
+    for _ in range(auth.LOCK_AFTER):
+        assert anonymous.post("/login?lang=it", data=guess).status_code == 401
+    locked = anonymous.post("/login?lang=it", data=guess | {"password": PASSWORD})
+    assert locked.status_code == 429
+    assert "per qualche minuto questo nome non può accedere da qui" in locked.text
+    elsewhere = TestClient(anonymous.app, client=("198.51.100.7", 50000))
+    token = login_token(elsewhere.get("/login").text)
+    ok = elsewhere.post(
+        "/login",
+        data={"username": "ada", "password": PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
