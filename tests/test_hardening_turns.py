@@ -1,15 +1,17 @@
 """What the API does with requests that race each other or carry odd input: a clear 4xx and
 an intact transcript, never a 500. On SQLite and PostgreSQL."""
 
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, inspect, text
+from sqlalchemy import Engine, func, insert, inspect, text
 from sqlmodel import Session, col, select
 
 from app import auth
@@ -268,6 +270,30 @@ def _account_of_old(db: Session, role: str) -> int:
     return db.exec(select(User.id).where(User.username == "ada")).one()  # type: ignore[return-value]
 
 
+def _session_of_old(db: Session, user_id: int, seed: int, state: dict[str, Any]) -> str:
+    """A session with only the columns every revision has (0007 added who imported it)."""
+    now = datetime.now(UTC)
+    sid = uuid.uuid4().hex
+    db.exec(  # type: ignore[call-overload]
+        insert(PracticeSession.__table__).values(  # type: ignore[arg-type]
+            id=sid,
+            persona_id=PERSONA,
+            language="en",
+            difficulty="medium",
+            seed=seed,
+            engine="offline",
+            user_id=user_id,
+            trainee="ada",
+            status="active",
+            state=state,
+            message_count=0,
+            created_at=now,
+            updated_at=now,
+        )  # fmt: skip
+    )
+    return sid
+
+
 def test_the_upgrade_moves_failed_logins_off_the_accounts(database_url: str) -> None:
     """0006 drops the accounts' own counts (a lock anyone could renew) in place: the
     accounts, their teams and their sessions stay."""
@@ -291,15 +317,9 @@ def test_the_upgrade_closes_pending_grades_made_twice(database_url: str) -> None
     """Databases that met the double-grade race keep the newest pending grade only."""
     engine = _database_at(database_url, "0002")
     with Session(engine) as db:
-        record = PracticeSession(
-            persona_id=PERSONA, language="en", difficulty="medium", seed=1, engine="offline",
-            user_id=_account_of_old(db, "trainee"), trainee="ada", state={},
-        )  # fmt: skip
-        db.add(record)
-        db.flush()
-        db.add_all(Grade(session_id=record.id, grader="g", prompt_version="") for _ in range(2))
+        sid = _session_of_old(db, _account_of_old(db, "trainee"), seed=1, state={})
+        db.add_all(Grade(session_id=sid, grader="g", prompt_version="") for _ in range(2))
         db.commit()
-        sid = record.id
     migrate(engine)
     with Session(engine) as db:
         grades = db.exec(select(Grade).where(Grade.session_id == sid).order_by(col(Grade.id)))
@@ -320,14 +340,9 @@ def test_the_upgrade_brings_old_sqlite_seeds_into_range(tmp_path) -> None:  # ty
 
     engine = _database_at(f"sqlite:///{tmp_path / 'old.db'}", "0004")
     with Session(engine) as db:
-        record = PracticeSession(
-            persona_id=PERSONA, language="en", difficulty="medium", seed=3_000_000_000,
-            engine="offline", user_id=_account_of_old(db, "admin"), trainee="ada",
-            state=state.model_dump(),
-        )  # fmt: skip
-        db.add(record)
+        uid = _account_of_old(db, "admin")
+        sid = _session_of_old(db, uid, seed=3_000_000_000, state=state.model_dump())
         db.commit()
-        sid = record.id
     migrate(engine)
     with Session(engine) as db:
         seed = db.get(PracticeSession, sid).seed  # type: ignore[union-attr]
