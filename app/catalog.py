@@ -107,6 +107,7 @@ class Trigger(Strict):
     id: ID
     any_moves: list[str] = []  # at least one of these moves in the trainee's message
     all_moves: list[str] = []  # every one of these moves in the trainee's message
+    no_moves: list[str] = []  # none of these ("I'm sure" that the message then takes back)
     meters: dict[str, Bound] = {}  # meter conditions, checked after this turn's effects
     min_turn: int = 1
     max_times: int | None = None
@@ -353,7 +354,7 @@ def read_card(
     problems += [f"phrasings: unknown {t!r}" for t in persona.phrasings if t not in techniques]
     problems += [f"reactions: unknown move {m!r}" for m in persona.reactions if m not in moves]
     for trig in persona.triggers:
-        for m in (*trig.any_moves, *trig.all_moves):
+        for m in (*trig.any_moves, *trig.all_moves, *trig.no_moves):
             if m not in moves:
                 problems.append(f"triggers.{trig.id}: unknown move {m!r}")
     if problems:

@@ -74,7 +74,7 @@ def _clamp(value: float) -> float:
 def _matches(trigger: Trigger, moves: frozenset[str], state: ClientState, turn: int) -> bool:
     if trigger.any_moves and not moves.intersection(trigger.any_moves):
         return False
-    if not moves.issuperset(trigger.all_moves):
+    if not moves.issuperset(trigger.all_moves) or moves.intersection(trigger.no_moves):
         return False
     if turn < trigger.min_turn:
         return False
