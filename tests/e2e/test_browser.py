@@ -580,8 +580,9 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     page.wait_for_url("**/assignments")  # the desk has a "Client" field too
     page.get_by_label("Client").select_option("loyal-debtor")
     page.get_by_label("Note for the trainees").fill("Before Friday's call, please.")
-    page.get_by_role("button", name="Assign").click()
-    page.wait_for_url("**/assignments?saved=1")
+    # waiting for the URL after the click races app.js, which drops ?saved=1 once it shows
+    with page.expect_navigation(url=re.compile(r"/assignments\?saved=1")):
+        page.get_by_role("button", name="Assign").click()
     listed = page.locator(".assignments > li").first
     assert "Before Friday's call, please." in listed.inner_text()
     assert "tess: not yet" in listed.inner_text()
