@@ -91,6 +91,10 @@ def copy_catalog(tmp_path: Path) -> tuple[Path, Path]:
         ),
         (lambda c: c["lines"].pop("walk_away"), ["walk_away"]),
         (lambda c: c["reactions"].update({"telepathy": {"trust": 1}}), ["telepathy"]),
+        (
+            lambda c: c["triggers"][0].update(no_moves=["mind_reading"]),
+            ["triggers.ashamed-after-mishap: unknown move 'mind_reading'"],
+        ),
     ],
 )
 def test_a_broken_card_names_file_field_and_reason(tmp_path: Path, edit, expected) -> None:  # type: ignore[no-untyped-def]
