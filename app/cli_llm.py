@@ -39,6 +39,7 @@ def llm_check(
     lang: LangOption = None,
 ) -> None:
     """Try the model endpoint the `llm` engine is configured for, as a session would."""
+    from app import cli
     from app.catalog import CatalogError, load_catalog
     from app.config import get_settings
     from app.engine.llm import CallRecord, LLMError
@@ -56,9 +57,7 @@ def llm_check(
             "no model endpoint is configured: set SPARRING_LLM_BASE_URL (a local or hosted "
             "OpenAI-compatible server) or SPARRING_LLM_API_KEY (OpenAI)"
         )
-    lang = settings.language if lang is None else lang
-    if lang not in ("it", "en"):
-        fail(f"--lang must be it or en, not {lang!r}")
+    lang = cli._language(lang)
     try:
         catalog = load_catalog(settings.personas_dir, settings.prompts_dir)
     except CatalogError as exc:
