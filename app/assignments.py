@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from pydantic import ConfigDict
 from sqlalchemy import Row
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -22,6 +23,8 @@ SETTERS = ("coach", "admin")
 
 
 class AssignmentCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     team: str = Field(min_length=1, max_length=64)
     persona_id: str = Field(min_length=1, max_length=64)
     difficulty: Difficulty = "medium"

@@ -26,6 +26,7 @@ from app.models import (
     PracticeSession,
     Team,
     TeamMember,
+    TrustedDevice,
     User,
     UserCreate,
     UserPublic,
@@ -41,6 +42,8 @@ LOCK_AFTER = 5  # failed logins in a row, for one name from one address
 LOCK_FOR = timedelta(minutes=15)
 FAILED_DELAY = 0.5  # seconds every failed login waits, whoever's it is
 WEB_SESSION_TTL = timedelta(hours=12)
+DEVICE_TTL = timedelta(days=365)
+DEVICES_KEPT = 10  # per account, the newest: an older browser is counted by its address again
 
 
 def _digest(secret: str) -> str:
@@ -142,9 +145,10 @@ def update_user(*, db: Session, user_id: int, request: UserUpdate) -> User:
     if request.password is not None:
         user.password_hash = hash_password(request.password)
         forget_failed_logins(db, user.username)
-        # whoever logged in with the old one (a stolen cookie) is logged out; API tokens are
-        # credentials of their own, revoked on their own
+        # whoever logged in with the old one (a stolen cookie) is logged out, and their browser
+        # is no longer trusted; API tokens are credentials of their own, revoked on their own
         db.exec(delete(WebSession).where(col(WebSession.user_id) == user.id))
+        db.exec(delete(TrustedDevice).where(col(TrustedDevice.user_id) == user.id))
     if request.teams is not None:
         _set_teams(db, user, request.teams)
     db.add(user)
@@ -191,21 +195,28 @@ def ensure_admin(*, db: Session) -> str | None:
 # ---------------------------------------------------------------- logging in
 
 
-def authenticate(*, db: Session, username: str, password: str, address: str) -> User:
+def authenticate(
+    *, db: Session, username: str, password: str, address: str, device: str | None = None
+) -> User:
     """Check a password; after LOCK_AFTER failures in a row for a name from one address,
-    refuse that name from that address for LOCK_FOR. Every answer (an unknown name, a wrong
-    password, a locked name) takes the same time and reads the same for a name that exists
-    as for one that does not."""
+    refuse that name from that address for LOCK_FOR. A browser that logged in to the account
+    before (its `device` cookie, see `trust_device`) is counted on its own instead, so
+    nobody else's guesses from its address lock it out. Every answer (an unknown name, a
+    wrong password, a locked name) takes the same time and reads the same for a name that
+    exists as for one that does not."""
     user = db.exec(select(User).where(User.username == username)).first()
     now = utcnow()
-    key = (username.lower(), address[:64])
+    known = _device(db, device)
+    trusted = known is not None and user is not None and known.user_id == user.id
+    origin = f"device {known.token_hash[:32]}" if trusted and known else address[:64]
+    key = (username.lower(), origin)
     failed = db.get(LoginFailure, key)
     if failed is not None and (locked := as_utc(failed.locked_until)) and locked > now:
         db.commit()  # the read ends: no connection held while waiting
         time.sleep(FAILED_DELAY)
+        where = "this browser" if trusted else "your address"
         raise TooMany(
-            f"too many failed logins: this name is locked from your address until "
-            f"{locked:%H:%M} UTC"
+            f"too many failed logins: this name is locked from {where} until {locked:%H:%M} UTC"
         )
     # An unknown or inactive account is checked against a dummy hash, and every failure waits
     # FAILED_DELAY: how long a login takes never tells who exists.
@@ -223,6 +234,41 @@ def authenticate(*, db: Session, username: str, password: str, address: str) -> 
     _count_failure(db, key, now)
     time.sleep(FAILED_DELAY)
     raise Unauthorized("wrong username or password")
+
+
+def _device(db: Session, cookie: str | None) -> TrustedDevice | None:
+    """The trusted browser a device cookie names, unless it has expired."""
+    if not cookie:
+        return None
+    known = db.get(TrustedDevice, _digest(cookie))
+    if known is None or (as_utc(known.created_at) or utcnow()) < utcnow() - DEVICE_TTL:
+        return None
+    return known
+
+
+def trust_device(*, db: Session, user: User, device: str | None) -> str | None:
+    """After a successful login: a new device cookie for the browser, or None when the one it
+    sent already names this account. Each account keeps its newest DEVICES_KEPT."""
+    known = _device(db, device)
+    if known is not None and known.user_id == user.id:
+        return None
+    cookie = secrets.token_urlsafe(32)
+    db.exec(delete(TrustedDevice).where(col(TrustedDevice.created_at) < utcnow() - DEVICE_TTL))
+    db.add(TrustedDevice(token_hash=_digest(cookie), user_id=user.id))  # type: ignore[arg-type]
+    db.flush()
+    newest = (
+        select(TrustedDevice.token_hash)
+        .where(TrustedDevice.user_id == user.id)
+        .order_by(col(TrustedDevice.created_at).desc(), col(TrustedDevice.token_hash))
+        .limit(DEVICES_KEPT)
+    )
+    db.exec(
+        delete(TrustedDevice).where(
+            col(TrustedDevice.user_id) == user.id, col(TrustedDevice.token_hash).not_in(newest)
+        )
+    )
+    db.commit()
+    return cookie
 
 
 def _count_failure(db: Session, key: tuple[str, str], now: datetime) -> None:

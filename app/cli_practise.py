@@ -51,7 +51,7 @@ class Conversation(Protocol):
 
     def end(self) -> GradeResult | str | None: ...  # None: nothing said, nothing to grade
 
-    def leave(self) -> str: ...  # what becomes of an unfinished session
+    def leave(self) -> str | None: ...  # where an unfinished session stays open, if stored
 
 
 # ---------------------------------------------------------------- in memory
@@ -132,8 +132,8 @@ class InMemory:
         except (LLMError, GradeFailed) as exc:
             return f"grading failed: {exc}"
 
-    def leave(self) -> str:
-        return "Nothing was stored (practising in memory)."
+    def leave(self) -> str | None:
+        return None
 
 
 # ---------------------------------------------------------------- on a server
@@ -221,9 +221,8 @@ class OnServer:
             prompt_version=grade["prompt_version"],
         )
 
-    def leave(self) -> str:
-        base = str(self.client.base_url).rstrip("/")
-        return f"The session stays open on the server: {base}/sessions/{self.session_id}"
+    def leave(self) -> str | None:
+        return f"{str(self.client.base_url).rstrip('/')}/sessions/{self.session_id}"
 
 
 class PractiseError(Exception):
@@ -311,7 +310,7 @@ def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
     name, title, role, goal = conversation.introduce()
     typer.secho(f"{name}: {title}", bold=True)
     typer.echo(f"{t('practice.role')}: {role}\n{t('chat.goal')}: {goal}")
-    typer.echo(f"(Enter sends; {END_COMMAND} or Ctrl-D ends and grades; Ctrl-C leaves)\n")
+    typer.echo(f"({t('terminal.keys', end=END_COMMAND)})\n")
     conversation.open(printer)
     try:
         while True:
@@ -325,7 +324,7 @@ def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
             if not text:
                 continue
             if _undecodable(text):
-                typer.echo("error: that line is not valid UTF-8 text; say it again", err=True)
+                typer.echo(f"error: {t('terminal.not_utf8')}", err=True)
                 continue
             before = dict(conversation.meters)
             answer = conversation.say(text)
@@ -339,11 +338,13 @@ def converse(conversation: Conversation, read: Callable[[str], str]) -> int:
                 typer.secho(f"{t('report.outcome')}: {outcome}", bold=True)
                 break
     except KeyboardInterrupt:
-        typer.echo(f"\n{conversation.leave()}", err=True)
+        url = conversation.leave()
+        left = t("terminal.left_open", url=url) if url else t("terminal.left_in_memory")
+        typer.echo(f"\n{left}", err=True)
         return 130
     grade = conversation.end()
     if grade is None:
-        typer.echo("Nothing said, nothing to grade.", err=True)
+        typer.echo(t("terminal.nothing_said"), err=True)
         return 0
     if isinstance(grade, str):
         typer.echo(f"error: {grade}", err=True)

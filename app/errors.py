@@ -89,6 +89,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         404: "No such persona or session, or not one you may see.",
         409: "The session does not allow this now (ended, or a reply is pending).",
         413: "The request body is too large.",
+        415: "The body is not JSON: send it with Content-Type: application/json.",
         429: "Too many sessions this hour, or too many failed logins.",
         502: "The model endpoint failed; what you wrote is stored and can be retried.",
     }.items()

@@ -4,8 +4,9 @@ errors, limits and security headers."""
 import gc
 import json
 import logging
+import math
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -53,6 +54,8 @@ UNPARSED = (
     "the body could not be read: it must be JSON (or the form the route takes) in UTF-8, "
     "nested at most a few hundred levels deep"
 )
+NOT_JSON = "send the body as JSON with Content-Type: application/json (the request's: {type})"
+NOT_REPEATED = "(not repeated)"  # what a 422 shows of a password
 NOT_UNICODE = (
     "the request holds text that is not valid Unicode (an unpaired surrogate such as "
     "\\ud800 in a JSON string); send the text as UTF-8"
@@ -132,13 +135,33 @@ def prepare_database(settings: Settings) -> Engine:
     return engine
 
 
+def _wanted_json(errors: Sequence[Any]) -> bool:
+    """The route reads a JSON object and got something else whole: a form or plain text."""
+    return any(
+        tuple(e["loc"]) == ("body",) and e["type"] == "model_attributes_type" for e in errors
+    )
+
+
 def _echoed(error: dict[str, Any]) -> Any:
-    """A validation error as FastAPI words it, echoing what was sent only when it is short: a
-    wrong field in a 600-message chat would otherwise send the whole chat back."""
-    shown = jsonable_encoder(error)
-    if len(json.dumps(shown.get("input"), ensure_ascii=False)) > MAX_ECHOED_CHARS:
+    """A validation error as FastAPI words it, echoing what was sent only when it is short (a
+    wrong field in a 600-message chat would otherwise send the whole chat back), never a
+    password, and NaN or Infinity (which Python's JSON reader takes) as text: JSON has none."""
+    shown = _finite(jsonable_encoder(error))
+    if any("password" in str(part) for part in shown.get("loc", ())):
+        shown["input"] = NOT_REPEATED
+    elif len(json.dumps(shown.get("input"), ensure_ascii=False)) > MAX_ECHOED_CHARS:
         shown["input"] = "(too long to repeat)"
     return shown
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else f"{'-' if value < 0 else ''}Infinity"
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -181,7 +204,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return ErrorJSON(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        sent = request.headers.get("content-type", "")
+        if "json" not in sent and _wanted_json(exc.errors()):
+            error = ServiceError(NOT_JSON.format(type=sent[:100] or "none"), code="body_not_json")
+            return ErrorJSON(error.body(), status_code=415)
         return ErrorJSON({"detail": [_echoed(e) for e in exc.errors()]}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

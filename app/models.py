@@ -113,6 +113,18 @@ class WebSession(SQLModel, table=True):
     expires_at: datetime
 
 
+class TrustedDevice(SQLModel, table=True):
+    """A browser that has logged in to an account before. Its failed logins for that account
+    are counted apart from its address's, so a colleague guessing wrong behind the same
+    office address cannot lock the account's owner out (OWASP's "device cookies")."""
+
+    __tablename__ = "trusted_devices"
+
+    token_hash: str = Field(primary_key=True, max_length=64)  # sha256 of the cookie value
+    user_id: int = Field(foreign_key="users.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
 TEAM_NAME_MAX = 64  # the teams.name column
 
 
@@ -133,7 +145,17 @@ def _team_name(value: str) -> str:
 TeamName = Annotated[str, AfterValidator(_team_name)]
 
 
+def _token_name(value: str) -> str:
+    """A label to tell tokens apart in a list: trimmed, and something must show."""
+    name = value.strip()
+    if not name or any(unicodedata.category(c).startswith("C") for c in name):
+        raise ValueError("a token name must show something and hold no control characters")
+    return name
+
+
 class UserCreate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     username: Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
     password: str = Field(min_length=10, max_length=256)
     role: Role = "trainee"
@@ -141,6 +163,8 @@ class UserCreate(SQLModel):
 
 
 class UserUpdate(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     role: Role | None = None
     active: bool | None = None
     password: str | None = Field(default=None, min_length=10, max_length=256)
@@ -157,6 +181,8 @@ class UserPublic(SQLModel):
 
 
 class LoginRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     username: str = Field(max_length=64)
     password: str = Field(max_length=256)
 
@@ -167,7 +193,11 @@ class LoginPublic(SQLModel):
 
 
 class TokenCreate(SQLModel):
-    name: str = Field(default="api", min_length=1, max_length=64)
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
+    name: Annotated[str, AfterValidator(_token_name)] = Field(
+        default="api", min_length=1, max_length=64
+    )
 
 
 class TokenPublic(SQLModel):
@@ -480,8 +510,9 @@ class EnginePublic(SQLModel):
 
 
 def visible(text: str) -> bool:
-    """Whether `text` shows anything: zero-width and other format characters do not."""
-    return any(not ch.isspace() and unicodedata.category(ch) != "Cf" for ch in text)
+    """Whether `text` shows anything: control characters (a bell, NUL), zero-width and other
+    format characters do not."""
+    return any(not ch.isspace() and unicodedata.category(ch) not in ("Cc", "Cf") for ch in text)
 
 
 def _shown(text: str) -> str:
@@ -496,11 +527,15 @@ MAX_LINE_CHARS = 20_000  # a message of a recorded conversation
 
 
 class TranscriptLine(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     role: Literal["trainee", "client"]
     content: Annotated[str, AfterValidator(_shown)] = Field(min_length=1, max_length=MAX_LINE_CHARS)
 
 
 class GradeRequest(SQLModel):
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     persona_id: str
     language: Language | None = None  # None: the language the messages are written in
     engine: Literal["offline", "llm"] | None = None

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, get_args
 
+from pydantic import ConfigDict
 from sqlalchemy import func
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -46,6 +47,8 @@ class ReviewCreate(SQLModel):
     Every verdict is stored as given (equal to the grader's means the coach agrees); blank
     comments are ignored."""
 
+    model_config = ConfigDict(extra="forbid")  # type: ignore[assignment]
+
     verdicts: dict[str, Verdict] = {}
     criterion_comments: dict[str, str] = {}
     message_comments: dict[Annotated[int, Field(ge=1, le=INT_MAX)], str] = {}
@@ -70,10 +73,6 @@ class CoachVerdict(SQLModel):
     grader_verdict: Verdict
     coach_verdict: Verdict
     created_at: datetime
-
-    @property
-    def agrees(self) -> bool:
-        return self.grader_verdict == self.coach_verdict
 
 
 class SessionReviews(SQLModel):

@@ -216,7 +216,6 @@ class Services:
         self._stub: StubProcess | None = None
         self._baseline: Server | None = None
         self._app: Server | None = None
-        self._registered: list[Server] = []
         self.tokens: list[str] = []
 
     @property
@@ -257,14 +256,8 @@ class Services:
             self.stack.enter_context(self._app)
         return self._app
 
-    def register(self, server: Server) -> None:
-        """A server stopped with the others, started with the next `start` call (whichever
-        benchmark makes it)."""
-        self.stack.enter_context(server)
-        self._registered.append(server)
-
     def start(self, *servers: Server) -> None:
-        start_all(*servers, *self._registered)
+        start_all(*servers)
 
     def __enter__(self) -> Self:
         return self
@@ -272,7 +265,7 @@ class Services:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        for process in (self._app, self._baseline, self._stub, *self._registered):
+        for process in (self._app, self._baseline, self._stub):
             if process is not None:
                 process.interrupt()  # all at once: each takes a moment to shut down
         self.stack.close()

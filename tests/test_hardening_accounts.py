@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from app import auth
 from app.errors import Conflict
-from app.models import LoginFailure, UserUpdate
+from app.models import LoginFailure, TrustedDevice, UserUpdate
 
 HUGE = 2**70  # past SQLite's and PostgreSQL's integers
 PASSWORD = "correct horse battery staple"
@@ -309,3 +309,80 @@ def test_failures_are_forgotten_after_a_while_and_by_a_success_or_a_reset(
     reset = admin.patch(f"/api/users/{bob['id']}", json={"password": "a brand new password"})
     assert reset.status_code == 200
     assert _guess(app, "bob", here, "a brand new password") == 200
+
+
+# ---------------------------------------------------------------- browsers logged in before
+
+
+def _browser(app: object, address: str) -> TestClient:
+    """A browser at `address`: it keeps its cookies from one request to the next."""
+    return TestClient(app, client=(address, 40000))  # type: ignore[arg-type]
+
+
+def _login(browser: TestClient, username: str, password: str = "a wrong guess") -> int:
+    body = {"username": username, "password": password}
+    return browser.post("/api/auth/login", json=body).status_code
+
+
+def test_a_colleague_behind_the_same_address_cannot_lock_out_a_browser_used_before(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted by address alone, anyone behind an office's one address could lock a person
+    out of the office for a quarter of an hour."""
+    login_as("bob")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    app, office = anonymous.app, "192.0.2.50"
+    bobs = _browser(app, office)
+    assert _login(bobs, "bob", PASSWORD) == 200
+    assert bobs.cookies.get("sparring_device")
+    colleague = _browser(app, office)
+    for _ in range(auth.LOCK_AFTER):
+        assert _login(colleague, "bob") == 401
+    assert _login(colleague, "bob", PASSWORD) == 429  # a browser without history: locked
+    assert _login(bobs, "bob", PASSWORD) == 200  # bob's own browser still logs in
+    assert _login(bobs, "bob", PASSWORD) == 200  # and keeps the cookie it had
+    with Session(app.state.engine) as db:  # type: ignore[attr-defined]
+        assert len(db.exec(select(TrustedDevice)).all()) == 1
+
+
+def test_a_browser_used_before_has_its_own_count_and_only_for_its_account(
+    anonymous: TestClient, login_as: Callable[..., TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    login_as("bob")
+    login_as("ada")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+    app, office = anonymous.app, "192.0.2.51"
+    bobs = _browser(app, office)
+    assert _login(bobs, "bob", PASSWORD) == 200
+    for _ in range(auth.LOCK_AFTER):
+        assert _login(bobs, "bob") == 401
+    locked = bobs.post("/api/auth/login", json={"username": "bob", "password": PASSWORD})
+    assert locked.status_code == 429 and "locked from this browser" in locked.json()["detail"]
+    assert _login(_browser(app, office), "bob", PASSWORD) == 200  # the address is not locked
+
+    # bob's browser gets no separate count for ada: her name is counted by its address
+    for _ in range(auth.LOCK_AFTER):
+        assert _login(bobs, "ada") == 401
+    assert _login(_browser(app, office), "ada", PASSWORD) == 429
+
+
+def test_an_account_keeps_its_newest_browsers_and_a_new_password_forgets_them(
+    anonymous: TestClient, login_as: Callable[..., TestClient]
+) -> None:
+    admin = login_as("root", role="admin")
+    login_as("bob")
+    app = anonymous.app
+    browsers = [_browser(app, f"198.51.100.{n}") for n in range(auth.DEVICES_KEPT + 2)]
+    for browser in browsers:
+        assert _login(browser, "bob", PASSWORD) == 200
+    engine = app.state.engine  # type: ignore[attr-defined]
+
+    def kept() -> set[str]:
+        with Session(engine) as db:
+            return set(db.exec(select(TrustedDevice.token_hash)).all())
+
+    newest = {auth._digest(b.cookies["sparring_device"]) for b in browsers[-auth.DEVICES_KEPT :]}
+    assert kept() == newest
+    bob = user_id(admin, "bob")
+    assert admin.patch(f"/api/users/{bob}", json={"password": "a brand new password"}).is_success
+    assert kept() == set()

@@ -236,6 +236,28 @@ def test_the_login_page_says_a_name_is_locked_from_here_only(
     assert ok.status_code == 303
 
 
+def test_the_login_page_lets_a_browser_used_before_in_past_a_colleagues_lock(
+    anonymous: TestClient, browser_as: Login, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same office, same address: the colleague's guesses lock the name for new browsers only."""
+    browser_as("ada")
+    monkeypatch.setattr(auth, "time", SimpleNamespace(sleep=lambda _seconds: None))
+
+    def log_in(browser: TestClient, password: str) -> int:
+        token = login_token(browser.get("/login?lang=it").text)
+        form = {"username": "ada", "password": password, "csrf_token": token}
+        return browser.post("/login?lang=it", data=form, follow_redirects=False).status_code
+
+    adas = TestClient(anonymous.app, client=("192.0.2.60", 50000))
+    assert log_in(adas, PASSWORD) == 303 and adas.cookies.get("sparring_device")
+    adas.cookies.delete("sparring_session")  # the next morning: the login has expired
+    colleague = TestClient(anonymous.app, client=("192.0.2.60", 50001))
+    for _ in range(auth.LOCK_AFTER):
+        assert log_in(colleague, "nope") == 401
+    assert log_in(colleague, PASSWORD) == 429
+    assert log_in(adas, PASSWORD) == 303
+
+
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/", "/\\evil"])
 def test_login_never_redirects_off_site(anonymous: TestClient, target: str) -> None:
     with Session(anonymous.app.state.engine) as db:  # type: ignore[attr-defined]

@@ -133,6 +133,15 @@ def test_in_memory_the_server_s_message_rules_apply() -> None:
     assert "Score " in result.stdout
 
 
+def test_the_terminal_speaks_the_conversations_language() -> None:
+    """The key hint and the notices too, not only the labels."""
+    result = runner.invoke(cli, ["practise", "disorganized", "--lang", "it"], input="/end\n")
+    assert result.exit_code == 0, result.output
+    assert "(Invio invia; /end o Ctrl-D chiude e valuta; Ctrl-C esce)" in result.stdout
+    assert "Enter sends" not in result.stdout
+    assert "Non hai scritto niente: niente da valutare." in result.stderr
+
+
 def test_nothing_said_is_nothing_to_grade() -> None:
     result = runner.invoke(cli, ["practise", "disorganized", "--lang", "en"], input="/end\n")
     assert result.exit_code == 0, result.output
@@ -236,7 +245,7 @@ def test_leaving_before_a_word_on_a_server_discards_the_session(
     before = len(sessions(server, token))
     result = runner.invoke(cli, args, input="/end\n")
     assert result.exit_code == 0, result.output
-    assert "Nothing said, nothing to grade." in result.stderr
+    assert "Non hai scritto niente: niente da valutare." in result.stderr  # the session's language
     assert len(sessions(server, token)) == before
 
 

@@ -7,12 +7,13 @@ from fastapi import Cookie, Path, Request, Response, status
 from app import auth
 from app.api.deps import (
     COOKIE_NAME,
+    DEVICE_COOKIE,
     CurrentUser,
     SessionDep,
     SettingsDep,
     api_router,
     client_address,
-    set_login_cookie,
+    logged_in,
 )
 from app.models import (
     INT_MAX,
@@ -38,12 +39,16 @@ def login(
 ) -> LoginPublic:
     """Start a browser session: sets an HttpOnly cookie and returns the CSRF token to send
     back as `X-CSRF-Token` on writes. Five failures in a row for a name lock that name, from
-    the address they came from, for 15 minutes."""
+    the address they came from, for 15 minutes; a browser that logged in to the account
+    before (its `sparring_device` cookie) is counted on its own."""
     user = auth.authenticate(
-        db=db, username=body.username, password=body.password, address=client_address(request)
+        db=db,
+        username=body.username,
+        password=body.password,
+        address=client_address(request),
+        device=request.cookies.get(DEVICE_COOKIE),
     )
-    cookie, csrf = auth.open_web_session(db=db, user=user)
-    set_login_cookie(response, cookie, settings)
+    csrf = logged_in(request, response, db, user, settings)
     return LoginPublic(user=auth.user_public(db, user), csrf_token=csrf)
 
 

@@ -22,11 +22,12 @@ from app.quota import HourlyQuota
 from app.sessions import Limits
 
 COOKIE_NAME = "sparring_session"
+DEVICE_COOKIE = "sparring_device"  # outlives the login: see auth.trust_device
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 bearer_scheme = HTTPBearer(
-    auto_error=False, description="An API token (`sparring tokens create` or POST /api/tokens)."
+    auto_error=False, description="An API token (`sparring users token NAME` or POST /api/tokens)."
 )
 cookie_scheme = APIKeyCookie(
     name=COOKIE_NAME,
@@ -173,8 +174,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def set_login_cookie(response: Response, cookie: str, settings: Settings) -> None:
-    """The browser login cookie, the same for the API login and the login page."""
+def logged_in(
+    request: Request, response: Response, db: Session, user: User, settings: Settings
+) -> str:
+    """After a successful login, API or page: the login cookie, and a device cookie if the
+    browser has none for this account yet. Returns the CSRF token for the new login."""
+    cookie, csrf = auth.open_web_session(db=db, user=user)
     response.set_cookie(
         COOKIE_NAME,
         cookie,
@@ -183,6 +188,17 @@ def set_login_cookie(response: Response, cookie: str, settings: Settings) -> Non
         secure=settings.cookie_secure,
         samesite="lax",
     )
+    device = auth.trust_device(db=db, user=user, device=request.cookies.get(DEVICE_COOKIE))
+    if device is not None:
+        response.set_cookie(
+            DEVICE_COOKIE,
+            device,
+            max_age=int(auth.DEVICE_TTL.total_seconds()),
+            httponly=True,
+            secure=settings.cookie_secure,
+            samesite="lax",
+        )
+    return csrf
 
 
 def require_role(*roles: str):  # type: ignore[no-untyped-def]

@@ -137,7 +137,10 @@ def send_message(
 def end_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
-    """End the session (if the client has not already) and return its grade."""
+    """End the session (if the client has not already) and return its grade. A request that
+    arrives while another one is grading the session gets that grade with `status: pending`
+    (and no score yet): read it again with GET /api/sessions/{id}. 409 before the trainee's
+    first message: there is nothing to grade (DELETE discards such a session)."""
     grade = service.end(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
     return service.grade_public(*grade)
 

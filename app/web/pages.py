@@ -24,6 +24,7 @@ from app import assignments, auth, history, reviews
 from app import sessions as service
 from app.api.deps import (
     COOKIE_NAME,
+    DEVICE_COOKIE,
     CatalogDep,
     EnginesDep,
     LimitsDep,
@@ -32,7 +33,7 @@ from app.api.deps import (
     client_address,
     cookie_scheme,
     current_user,
-    set_login_cookie,
+    logged_in,
 )
 from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcome, Phase
 from app.config import Settings
@@ -142,7 +143,11 @@ def login(
         )
     try:
         user = auth.authenticate(
-            db=db, username=username, password=password, address=client_address(request)
+            db=db,
+            username=username,
+            password=password,
+            address=client_address(request),
+            device=request.cookies.get(DEVICE_COOKIE),
         )
     except TooMany:
         return _login_form(
@@ -152,9 +157,8 @@ def login(
         return _login_form(
             request, settings, next_url=safe_next(next), error=t("login.wrong"), status_code=401
         )
-    cookie, _ = auth.open_web_session(db=db, user=user)
     response = redirect(safe_next(next))
-    set_login_cookie(response, cookie, settings)
+    logged_in(request, response, db, user, settings)
     response.delete_cookie(LOGIN_COOKIE)
     return response
 
