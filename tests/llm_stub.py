@@ -85,13 +85,32 @@ class DropMidStream:
 
 
 @dataclass(frozen=True)
+class EndStream:
+    """End a streamed reply cleanly (the chunked body's terminator, the connection kept) after
+    `after_chunks` content chunks, or all of them when None; with a finish chunk only when
+    `finish_reason` is set, and `data: [DONE]` only when `done`.
+
+    The defaults are a proxy or upstream that stops a stream early: half a reply, then a clean
+    end with neither a finish_reason nor [DONE]. `EndStream(None, finish_reason="stop")` is a
+    server that sends no [DONE] (older llama.cpp); `EndStream(None, done=True)` one that sends
+    no finish_reason. The content comes from `text`, or from the responder when None; a request
+    that is not streamed gets the whole reply.
+    """
+
+    after_chunks: int | None = 2
+    text: str | None = None
+    finish_reason: str | None = None
+    done: bool = False
+
+
+@dataclass(frozen=True)
 class Garbled:
     """Stream these raw `data:` payloads, then [DONE]: chunks no OpenAI server would send."""
 
     payloads: tuple[str, ...]
 
 
-Behaviour = Reply | Status | Hang | DropMidStream | Garbled
+Behaviour = Reply | Status | Hang | DropMidStream | EndStream | Garbled
 
 
 def default_responder(body: Body) -> str:
@@ -287,6 +306,15 @@ class StubLLM:
                     return _Drop(None, self.chunk_delay)
                 text = self.responder(body) if drop_text is None else drop_text
                 return _Drop(self._frames(body, text)[: 1 + after_chunks], self.chunk_delay)
+            case EndStream(after_chunks, end_text, finish_reason, done):
+                text = self.responder(body) if end_text is None else end_text
+                if body.get("stream"):
+                    frames = self._frames(
+                        body, text, content_chunks=after_chunks, finish=finish_reason, done=done
+                    )
+                    return StreamingResponse(
+                        self._stream(frames), media_type="text/event-stream", headers=_SSE_HEADERS
+                    )
             case Garbled(payloads):
                 frames = [f"data: {p}\n\n".encode() for p in (*payloads, "[DONE]")]
                 return StreamingResponse(
@@ -359,8 +387,20 @@ class StubLLM:
             "usage": _usage(body, text),
         }
 
-    def _frames(self, body: Body, text: str) -> list[bytes]:
-        """SSE frames: role chunk, content chunks, finish chunk, [usage chunk], [DONE]."""
+    def _frames(
+        self,
+        body: Body,
+        text: str,
+        *,
+        content_chunks: int | None = None,
+        finish: str | None = "stop",
+        done: bool = True,
+    ) -> list[bytes]:
+        """SSE frames: role chunk, content chunks, finish chunk, [usage chunk], [DONE].
+
+        `content_chunks` keeps only the first ones; with `finish` None there is neither a
+        finish chunk nor a usage chunk (a server sends usage after the finish), and with
+        `done` False no [DONE]."""
         options = body.get("stream_options")
         with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         base: Body = {
@@ -377,11 +417,14 @@ class StubLLM:
             return _sse({**base, "choices": [choice]})
 
         frames = [chunk({"role": "assistant", "content": ""})]
-        frames += [chunk({"content": piece}) for piece in _split(text, self.words_per_chunk)]
-        frames.append(chunk({}, "stop"))
-        if with_usage:
-            frames.append(_sse({**base, "choices": [], "usage": _usage(body, text)}))
-        frames.append(b"data: [DONE]\n\n")
+        pieces = _split(text, self.words_per_chunk)[:content_chunks]
+        frames += [chunk({"content": piece}) for piece in pieces]
+        if finish is not None:
+            frames.append(chunk({}, finish))
+            if with_usage:
+                frames.append(_sse({**base, "choices": [], "usage": _usage(body, text)}))
+        if done:
+            frames.append(b"data: [DONE]\n\n")
         return frames
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from llm_stub import DropMidStream, Garbled, Hang, Reply, Status, StubLLM
+from llm_stub import DropMidStream, EndStream, Garbled, Hang, Reply, Status, StubLLM
 from sqlmodel import Session, col, select, update
 from typer.testing import CliRunner
 
@@ -377,6 +377,80 @@ def test_a_stream_cut_mid_reply_is_stored_as_incomplete_and_retryable(
     assert retried.json()["replies"][0]["seq"] == cut["seq"] + 1
     # the cut-off reply is not sent back to the model as something the client said
     assert "one two three" not in json.dumps(stub.requests[-1]["messages"])
+
+
+HALF_REPLY = "Well, that is not what I asked for at all."
+
+
+@pytest.mark.parametrize("accept", ["application/json", "text/event-stream"])
+@pytest.mark.parametrize(
+    "ending",
+    [EndStream(1, HALF_REPLY), EndStream(1, HALF_REPLY, finish_reason="")],
+    ids=["no-finish-no-done", "empty-finish-reason"],
+)
+def test_a_stream_that_ends_early_but_cleanly_is_incomplete_and_retryable(
+    client: TestClient, stub: StubLLM, database_url: str, accept: str, ending: EndStream
+) -> None:
+    """A proxy or upstream that stops a stream early ends the response cleanly, with neither
+    a finish_reason nor [DONE]: the half reply is not the client's answer. An empty
+    finish_reason (old Ollama and SGLang send one on every chunk) is no end either."""
+    sid = start(client)["session"]["id"]
+    stub.script(ending)
+    response = say(client, sid, "Tell me more about the idea.", accept=accept)
+    if accept == "text/event-stream":
+        events = sse_events(response.text)
+        kind, error = events[-1]
+        assert kind == "error" and "delta" in [k for k, _ in events]
+        assert error["status"] == 502 and error["code"] == "model_failed_turn"
+    else:
+        assert response.status_code == 502, response.text
+        assert response.json()["code"] == "model_failed_turn"
+        assert "send the same text again" in response.json()["detail"]
+    session = client.get(f"/api/sessions/{sid}").json()
+    cut = session["messages"][-1]
+    assert cut["role"] == "client" and cut["status"] == "incomplete"
+    assert cut["content"] == "Well, that is"
+    assert session["session"]["state"]["turn"] == 0 and session["session"]["status"] == "active"
+    failed = calls(database_url)[-1]
+    assert failed.outcome == "error" and "before the reply was finished" in (failed.error or "")
+
+    retried = say(client, sid, "Tell me more about the idea.")
+    assert retried.status_code == 200, retried.text
+    reply = retried.json()["replies"][0]
+    assert reply["status"] == "complete" and reply["content"] == CLIENT_LINE
+    assert retried.json()["trainee_message"]["seq"] == 2 and reply["seq"] == cut["seq"] + 1
+    assert retried.json()["session"]["state"]["turn"] == 1
+    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+    said = [m for m in messages if m["role"] == "trainee"]
+    assert [m["content"] for m in said] == ["Tell me more about the idea."]  # not twice
+    assert "not what I asked" not in json.dumps(stub.requests[-1]["messages"])
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        EndStream(None, finish_reason="stop"),  # no [DONE]: older llama.cpp servers
+        EndStream(None, finish_reason="length"),  # the model hit max_tokens: its reply
+        EndStream(None, done=True),  # [DONE] and no finish_reason: some proxies
+    ],
+    ids=["finish-no-done", "length-no-done", "done-no-finish"],
+)
+def test_a_stream_ended_by_a_finish_reason_or_done_is_a_whole_reply(
+    client: TestClient, stub: StubLLM, ending: EndStream
+) -> None:
+    sid = start(client)["session"]["id"]
+    stub.script(ending)
+    turn = say(client, sid, "Tell me more about the idea.")
+    assert turn.status_code == 200, turn.text
+    reply = turn.json()["replies"][0]
+    assert reply["status"] == "complete" and reply["content"] == CLIENT_LINE
+
+
+def test_an_opening_that_ends_early_stores_nothing(client: TestClient, stub: StubLLM) -> None:
+    stub.script(EndStream(1, HALF_REPLY))
+    response = client.post("/api/sessions", json={"persona_id": PERSONA, "language": "en"})
+    assert response.status_code == 502 and response.json()["code"] == "model_failed_start"
+    assert client.get("/api/sessions").json()["total"] == 0
 
 
 def test_a_reply_with_no_text_is_a_failure_to_retry_not_a_silent_client(

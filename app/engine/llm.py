@@ -23,6 +23,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 Purpose = Literal["actor", "grader"]
 StructuredMode = Literal["json_schema", "json_object", "text"]
 PLACEHOLDER_KEY = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
+TRUNCATED = (
+    "the model endpoint ended the stream before the reply was finished "
+    "(no finish_reason, no [DONE])"
+)
 OPTIONAL_FIELDS = ("temperature", "stream_options")  # a call works without them
 T = TypeVar("T")
 
@@ -93,12 +97,18 @@ class PooledStream(openai.Stream[object]):
     """The SDK's stream stops reading at `[DONE]` and closes the response with the end of
     the chunked body unread, so httpx drops the connection instead of pooling it: every
     turn paid a new TCP (and TLS) handshake with the model (openai-python issue 3440).
-    Reading the body to its end first, nothing but its terminator, keeps the connection."""
+    Reading the body to its end first, nothing but its terminator, keeps the connection.
+
+    `done` tells whether `[DONE]` came: the SDK ends its iteration the same way at `[DONE]`
+    and at a body that simply stops."""
+
+    done = False
 
     def _iter_events(self) -> Iterator[Any]:
         events = super()._iter_events()
         for event in events:
             if event.data.startswith("[DONE]"):
+                self.done = True
                 for _ in events:
                     pass
             yield event
@@ -194,10 +204,16 @@ class LLMClient:
         calls: list[CallRecord],
         temperature: float,
     ) -> Iterator[str]:
-        """Yield the reply's text deltas; raise LLMError (with the partial text) on failure."""
+        """Yield the reply's text deltas; raise LLMError (with the partial text) on failure.
+
+        A reply is over at a chunk with a finish_reason (OpenAI, vLLM, Ollama and llama.cpp
+        send one last; "length", max_tokens reached, is the model's reply too) or at `[DONE]`
+        (some proxies send no finish_reason). A body that ends cleanly with neither is a
+        stream cut short, by a proxy or the upstream, the same failure as a dropped one."""
         record = CallRecord(purpose, model, version)
         started = time.perf_counter()
         parts: list[str] = []
+        finished = False
         try:
             stream = self._refusing(
                 self._open,
@@ -208,12 +224,16 @@ class LLMClient:
             )
             thinking = ThinkingFilter()
             for chunk in stream:
-                delta, usage = _read_chunk(chunk)
+                delta, finish, usage = _read_chunk(chunk)
+                finished = finished or finish
                 if usage is not None:
                     record.tokens_in, record.tokens_out = usage
                 if delta and (text := thinking.feed(delta)):
                     parts.append(text)
                     yield text
+            if not (finished or stream.done):
+                record.outcome, record.error = "error", TRUNCATED
+                raise LLMError(TRUNCATED, "".join(parts))
             if tail := thinking.close():
                 yield tail
         except (openai.APIError, ValueError) as exc:
@@ -238,11 +258,11 @@ class LLMClient:
                     raise
                 self.refused.add((model, named[0]))
 
-    def _open(self, **body: Any) -> openai.Stream[object]:
+    def _open(self, **body: Any) -> PooledStream:
         """The SDK's generic POST (its retries, timeouts and errors) with plain dicts both
         ways: `chat.completions.create` walks the whole history through its typed request
         transform and builds a model per chunk, which cost more CPU than the rest of a turn.
-        Only two fields of a chunk are read."""
+        Only three fields of a chunk are read (`_read_chunk`)."""
         return self.client.post(
             "/chat/completions",
             body={**body, "stream": True},
@@ -293,16 +313,23 @@ class LLMClient:
             calls.append(record)
 
 
-def _read_chunk(chunk: Any) -> tuple[str | None, tuple[int | None, int | None] | None]:
-    """The text delta and the (prompt, completion) token counts of one streamed chunk."""
+def _read_chunk(
+    chunk: Any,
+) -> tuple[str | None, bool, tuple[int | None, int | None] | None]:
+    """The text delta, whether it carries a finish_reason, and the (prompt, completion) token
+    counts of one streamed chunk. An empty finish_reason is none: older Ollama and SGLang
+    send "" on every chunk."""
     try:
         usage = chunk.get("usage")
         tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens")) if usage else None
         choices = chunk.get("choices")  # usage-only chunks carry none
-        delta = (choices[0].get("delta") or {}).get("content") if choices else None
-    except (AttributeError, IndexError, TypeError) as exc:
+        choice = choices[0] if choices else {}
+        delta = (choice.get("delta") or {}).get("content")
+        finish = choice.get("finish_reason")
+    except (AttributeError, IndexError, KeyError, TypeError) as exc:
         raise ValueError(f"the model endpoint streamed a malformed chunk: {chunk!r:.200}") from exc
-    return (delta if isinstance(delta, str) else None), tokens
+    finished = isinstance(finish, str) and bool(finish)
+    return (delta if isinstance(delta, str) else None), finished, tokens
 
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.DOTALL)
