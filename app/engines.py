@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, get_args
 
 from app.catalog import Catalog, Language, Persona
 from app.config import EngineName, Settings
@@ -16,6 +16,9 @@ from app.engine.grader import (
 )
 from app.engine.llm import CallRecord, LLMClient
 from app.engine.llm_grader import LLMGrader
+
+# Every engine this code has, configured here or not: a session names one of them.
+ENGINE_NAMES: tuple[str, ...] = get_args(EngineName)
 
 
 class Grader(Protocol):
@@ -62,6 +65,11 @@ class Engines:
 
     def get(self, name: str) -> Engine | None:
         return self.available.get(name)
+
+    @property
+    def offline(self) -> Engine:
+        """The offline engine: every deployment has it."""
+        return self.available["offline"]
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:

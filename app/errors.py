@@ -66,6 +66,13 @@ class TooMany(ServiceError):
     status_code = 429
 
 
+class Unavailable(ServiceError):
+    """This server lacks what the request needs (an engine it has not configured): the
+    request itself is fine, so not a 422."""
+
+    status_code = 503
+
+
 class Upstream(ServiceError):
     """The model endpoint failed; what the trainee wrote is stored and can be retried."""
 
@@ -92,5 +99,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         415: "The body is not JSON: send it with Content-Type: application/json.",
         429: "Too many sessions this hour, or too many failed logins.",
         502: "The model endpoint failed; what you wrote is stored and can be retried.",
+        503: "The session's engine is not configured on this server.",
     }.items()
 }

@@ -27,8 +27,8 @@ from app.engine.director import ClientState, Directive, end_by_trainee, observe,
 from app.engine.grader import TranscriptMessage
 from app.engine.llm import CallRecord, LLMError
 from app.engine.llm_grader import GradeFailed
-from app.engines import Engine, Engines
-from app.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Upstream
+from app.engines import ENGINE_NAMES, Engine, Engines
+from app.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable, Upstream
 from app.language import guess_language
 from app.models import (
     CriterionPublic,
@@ -79,16 +79,49 @@ def persona_or_404(catalog: Catalog, persona_id: str) -> Persona:
     return persona
 
 
+LLM_SETUP = "set SPARRING_LLM_BASE_URL (and SPARRING_LLM_API_KEY if the server needs one)"
+
+
+def _missing(name: str) -> str:
+    """How to name an engine this server lacks, and what would bring it."""
+    if name in ENGINE_NAMES:
+        return f"the '{name}' engine, which is not configured on this server ({LLM_SETUP})"
+    known = ", ".join(ENGINE_NAMES)
+    return f"the '{name}' engine, which this server does not have (known: {known})"
+
+
 def engine_or_422(engines: Engines, name: str | None) -> tuple[str, Engine]:
+    """The engine a request body asks for (`engine`), or the default."""
     name = name or engines.default
     engine = engines.get(name)
     if engine is None:
         raise Invalid(
-            f"the '{name}' engine is not configured here: set SPARRING_LLM_BASE_URL "
-            "(and SPARRING_LLM_API_KEY if the server needs one), or use engine 'offline'",
+            f"the '{name}' engine is not configured here: {LLM_SETUP}, or use engine 'offline'",
             ("body", "engine"),
         )
     return name, engine
+
+
+def grading_engine(*, db: Session, engines: Engines, record: PracticeSession) -> Engine:
+    """The engine that grades `record`: its own; or, when this server lacks it (a session
+    played with the model and imported into a server without one), the offline engine. Its
+    grade is named `offline-heuristic`, and the report says what that grade is worth, so an
+    ended session always gets a grade and is never stuck waiting for a model. A session
+    that already has a finished grade keeps it: grading it again here would put the
+    heuristic's grade, without the coaches' verdicts on the first one, in its place."""
+    engine = engines.get(record.engine)
+    if engine is not None:
+        return engine
+    graded = select(Grade.id).where(Grade.session_id == record.id, Grade.status == "done")
+    if db.exec(graded.limit(1)).first() is not None:
+        raise Unavailable(
+            f"session '{record.id}' was played with {_missing(record.engine)}; it already has "
+            "a grade, which the offline grader would replace: configure the engine to grade "
+            "it again",
+            code="engine_unavailable",
+            engine=record.engine,
+        )
+    return engines.offline
 
 
 def _load(db: Session, session_id: str, user: User, *, play: bool = False) -> PracticeSession:
@@ -405,7 +438,15 @@ def play(
     the director's state is left as it was (the same text retries), and Upstream is raised."""
     record = turn.record
     persona = catalog.personas[record.persona_id]
-    _, engine = engine_or_422(engines, record.engine)
+    engine = engines.get(record.engine)
+    if engine is None:
+        raise Unavailable(
+            f"session '{record.id}' is played with {_missing(record.engine)}: your message "
+            f"{turn.trainee.seq} is stored; send the same text again once the engine is "
+            "configured, or end the session to have it graded by the offline grader",
+            code="engine_unavailable",
+            engine=record.engine,
+        )
     calls: list[CallRecord] = []
     writer = _ReplyWriter(db, record, turn.trainee.seq)
     try:
@@ -500,6 +541,7 @@ def end(
                 f"(DELETE /api/sessions/{session_id})",
                 code="nothing_to_grade",
             )
+        grading_engine(db=db, engines=engines, record=record)  # refused before it ends, if so
         _set_state(record, end_by_trainee(ClientState.model_validate(record.state)))
         db.add(record)
         db.commit()
@@ -572,7 +614,7 @@ def grade_session(
     `seen` (ending a session): the newest grade id the caller saw. A grade another request
     finished after that look wins, and this pending row goes: the index cannot see a grade
     that is no longer pending."""
-    _, engine = engine_or_422(engines, record.engine)
+    engine = grading_engine(db=db, engines=engines, record=record)
     grade = Grade(
         session_id=record.id, grader=engine.grader.name, prompt_version="", claimed_at=utcnow()
     )
@@ -684,8 +726,15 @@ def resume_pending_grades(
         db.commit()
         db.refresh(grade)
         record = db.get(PracticeSession, grade.session_id)
-        engine = engines.get(record.engine) if record else None
-        if record is None or engine is None:
+        if record is None:
+            continue
+        try:
+            engine = grading_engine(db=db, engines=engines, record=record)
+        except Unavailable as exc:  # failed, with why: pending for ever would block it
+            grade.status, grade.error = "failed", str(exc)
+            db.add(grade)
+            db.commit()
+            finished += 1
             continue
         with contextlib.suppress(Upstream):  # a failure is stored on the grade, with its reason
             _run_grade(db=db, catalog=catalog, engine=engine, record=record, grade=grade)

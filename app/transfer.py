@@ -10,7 +10,9 @@ someone the importer could not see. Reviews name their reviewer by username too 
 resolved the same way, but only to a coach or an admin (the only ones who may review);
 otherwise the review becomes the importer's (counted in `reviews_reassigned`): an import
 never puts words in the mouth of someone the importer could not see, and a coach's
-correction of the grader is kept rather than dropped.
+correction of the grader is kept rather than dropped. A session names one of the engines
+Sparring has; one played with an engine this server has not configured (the model) is
+imported all the same, and graded here by the offline grader (sessions.grading_engine).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from app import sessions as service
 from app.catalog import Catalog, Difficulty, Language, Outcome
 from app.engine.director import ClientState
 from app.engine.grader import BetterPhrasing, Evidence, Verdict
+from app.engines import ENGINE_NAMES
 from app.errors import Conflict, Forbidden, Invalid
 from app.export import CoachNote, render_markdown
 from app.models import (
@@ -429,6 +432,12 @@ def import_sessions(
             raise Invalid(
                 f"session {item.session.id}: unknown persona '{item.session.persona_id}'",
                 loc=(*where, "session", "persona_id"),
+            )
+        if item.session.engine not in ENGINE_NAMES:
+            raise Invalid(
+                f"session {item.session.id}: unknown engine '{item.session.engine}'; known "
+                f"engines: {', '.join(ENGINE_NAMES)}",
+                loc=(*where, "session", "engine"),
             )
         seqs = [m.seq for m in item.messages]
         if len(seqs) != len(set(seqs)):
