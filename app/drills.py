@@ -20,7 +20,7 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.catalog import Catalog, Difficulty, Language, Outcome
 from app.engine.grader import Verdict
@@ -28,6 +28,7 @@ from app.engine.llm import LLMError
 from app.engine.llm_grader import GradeFailed
 from app.engine.script import play_script
 from app.engines import Engines
+from app.models import visible
 
 MAX_TURN_CHARS = 4000  # the server's default SPARRING_MAX_MESSAGE_CHARS
 # Characters XML 1.0 cannot hold; a transcript quoting them would make the report unreadable.
@@ -36,6 +37,31 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 class DrillError(Exception):
     """A drill file is broken or could not be played; the message says which and why."""
+
+
+def turn_problem(text: str, max_chars: int) -> str | None:
+    """Why the session service would refuse `text` as a trainee message (None: it would not),
+    so a drill can be refused whole before its session starts instead of failing half-played.
+    The same rules as sessions.accept (measured after stripping), plus what no database can
+    store: an unpaired surrogate, and NUL (PostgreSQL text cannot hold it)."""
+    text = text.strip()
+    if not visible(text):
+        return "is empty (only blanks, invisible or control characters)"
+    if len(text) > max_chars:
+        return f"is {len(text)} characters long; the limit is {max_chars}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid Unicode (it holds an unpaired surrogate such as \\ud800)"
+    if "\x00" in text:
+        return "holds a NUL character (\\u0000), which cannot be stored"
+    return None
+
+
+def _playable(text: str) -> str:
+    if (problem := turn_problem(text, MAX_TURN_CHARS)) is not None:
+        raise ValueError(f"the turn {problem}")
+    return text
 
 
 def _as_list(value: object) -> object:
@@ -75,9 +101,9 @@ class Drill(BaseModel):
     seed: int = Field(default=1, ge=0, le=2**31 - 1)
     engine: Literal["offline", "llm"] = "offline"
     title: str = ""
-    turns: list[Annotated[str, Field(min_length=1, max_length=MAX_TURN_CHARS)]] = Field(
-        min_length=1, max_length=60
-    )
+    turns: list[
+        Annotated[str, Field(min_length=1, max_length=MAX_TURN_CHARS), AfterValidator(_playable)]
+    ] = Field(min_length=1, max_length=60)
     expect: Expectations = Expectations()
 
 

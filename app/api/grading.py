@@ -1,5 +1,7 @@
 """Stateless grading of recorded conversations, and scripted drills."""
 
+from typing import Any
+
 from app import sessions as service
 from app.api.deps import (
     CatalogDep,
@@ -10,10 +12,20 @@ from app.api.deps import (
     SessionDep,
     api_router,
 )
-from app.errors import Invalid
-from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest, SessionCreate
+from app.drilling import play_drill
+from app.errors import ErrorMessage
+from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest
 
 router = api_router("/api", tags=["grading"])
+
+DRILL_RESPONSES: dict[int | str, dict[str, Any]] = {
+    502: {
+        "model": ErrorMessage,
+        "description": "The model failed mid-drill. A drill cannot be resumed: the session "
+        "named in the message (and in `params.session_id`) is ended with what was played; "
+        "play the drill again.",
+    }
+}
 
 
 @router.post("/grade", response_model=GradeReport)
@@ -33,7 +45,7 @@ def grade(
     )
 
 
-@router.post("/drills", response_model=DrillResult)
+@router.post("/drills", response_model=DrillResult, responses=DRILL_RESPONSES)
 def drill(
     body: DrillRequest,
     user: CurrentUser,
@@ -42,41 +54,7 @@ def drill(
     db: SessionDep,
     limits: LimitsDep,
 ) -> DrillResult:
-    """Play scripted trainee turns, end the session, return the transcript and the grade."""
-    for turn in body.turns:
-        if not turn.strip():
-            raise Invalid("a drill turn is empty", ("body", "turns"))
-        if len(turn) > limits.max_message_chars:
-            raise Invalid(
-                f"a drill turn is {len(turn)} characters long; "
-                f"the limit is {limits.max_message_chars}",
-                ("body", "turns"),
-            )
-    request = SessionCreate.model_validate(body.model_dump(exclude={"turns"}))
-    record, _ = service.start(
-        db=db, catalog=catalog, engines=engines, user=user, request=request, limits=limits
-    )
-    played = 0
-    for turn in body.turns:
-        if record.status != "active":
-            break
-        service.say(
-            db=db,
-            catalog=catalog,
-            engines=engines,
-            user=user,
-            session_id=record.id,
-            content=turn,
-            limits=limits,
-        )
-        played += 1
-    grade, criteria = service.end(
-        db=db, catalog=catalog, engines=engines, user=user, session_id=record.id
-    )
-    record, messages, _ = service.get(db=db, user=user, session_id=record.id)
-    return DrillResult(
-        turns_played=played,
-        session=service.session_public(catalog, record),
-        messages=[service.message_public(m) for m in messages],
-        grade=service.grade_public(grade, criteria),
-    )
+    """Play scripted trainee turns, end the session, return the transcript and the grade.
+    Every turn is checked before the session starts (422 naming it); a failure once it has
+    started ends the session with what was played, and the error names it."""
+    return play_drill(db=db, catalog=catalog, engines=engines, user=user, body=body, limits=limits)
