@@ -1611,6 +1611,195 @@ for _move, _by_lang in REVIEW_CASES.items():
         CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
 
 
+# The play review (45 offline sessions): imperative advice, giving in (free tips, endless
+# screenshots, a discount turned free, extra work on the same budget), talking down, an absurd
+# request, leaving the project, reproaching the client; a diagnostic question is not dwelling on
+# problems, and a bare "Capisco." / "I understand." is an acknowledgement, not empathy.
+PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "advice": {
+        "it": (
+            [
+                "Le dico chiaramente: tenga i titoli americani fino a marzo. Non ho dubbi.",
+                "Certo: metta una foto professionale e cambi il titolo del profilo.",
+                "Sì, il profilo va bene, aggiunga qualche parola chiave.",
+                "Ne sono convinto, li tenga.",
+                "Non tocchi niente finché non ne parliamo.",
+                "Aspetti fino a marzo prima di vendere.",
+                "Allora, elimina le foto vecchie e pubblica quella nuova.",
+            ],
+            [
+                "Mi dica pure, la ascolto.",
+                "Guardi, le mando il file domani.",
+                "Tenga presente che stasera il sito è in manutenzione.",
+                "Aspetti un attimo, controllo subito.",
+                "Mi metta in copia, per favore.",
+                "Scelga lei il giorno che preferisce.",
+                "Non cambia il prezzo, solo i tempi.",
+                "Tiene i titoli fino a marzo o pensa di venderli?",
+                "Ok, tieni il telefono acceso domattina che ti chiamo alle 9.",
+                "Il calendario condiviso è semplice: avvisa, ricorda le scadenze, evita i "
+                "doppioni.",
+            ],
+        ),
+        "en": (
+            [
+                "Hold everything until March.",
+                "Sure: use a professional photo and change your headline.",
+                "Yes, your nephew's profile is fine, add a few keywords.",
+                "I'm convinced, hold them.",
+                "Don't touch anything until we've talked.",
+                "Wait until March before selling.",
+                "I'd also advise you to post twice a week.",
+                "For social media I'd recommend Instagram and Facebook.",
+            ],
+            [
+                "Tell me more about your team.",
+                "Send me the file when you can.",
+                "Hold the line, please.",
+                "Keep me posted.",
+                "Keep in mind the site is down tonight.",
+                "Wait a moment, I'll check.",
+                "Change is hard, I know.",
+                "Keep your phone on tomorrow morning, I'll call at 9.",
+                "Hold the shares or sell them?",
+                "I wouldn't recommend anything before we talk.",
+            ],
+        ),
+    },
+    "gives_in": {
+        "it": (
+            [
+                "Certo, le do volentieri qualche consiglio: metta una foto professionale.",
+                "Nessun problema, mi mandi pure tutti gli screenshot che vuole, le rispondo "
+                "subito.",
+                "Va bene, le faccio il configuratore 3D per la fiera, tutto con lo stesso budget.",
+            ],
+            [
+                "Le do un consiglio: tenga i titoli.",
+                "Potremmo farlo con lo stesso budget, ma ci vorrebbero due mesi.",
+                "Mi mandi i preventivi prima che partano, li controllo io.",
+            ],
+        ),
+        "en": (
+            [
+                "Sure, happy to give you a few tips: use a professional photo.",
+                "No problem, send me all the screenshots you like, I'll answer right away.",
+                "OK, I'll give you the discount, actually for now it's free.",
+                "Fine, I'll build the 3D configurator for the fair, all on the same budget.",
+                "OK, let's change the site again however you want, no problem.",
+            ],
+            [
+                "We could build it on the same budget, but it would take two months.",
+                "It's not free: we haven't signed anything yet.",
+                "Send me all the quotes you want me to check before they go out.",
+                "If it's free on your side, let's talk on Thursday.",
+            ],
+        ),
+    },
+    "solution": {
+        "it": (["Prepariamo insieme le prime tre pagine."], ["Prepariamo tutto come vuole lei."]),
+        "en": (
+            ["Let's start with the bookings page."],
+            ["OK, let's change the site again however you want, no problem."],
+        ),
+    },
+    "lecture": {
+        "it": (
+            ["Ti spiego come funziona la SEO: ci vogliono mesi, è tecnica, non capiresti."],
+            ["Suo figlio non capirebbe il nuovo logo?"],
+        ),
+        "en": (
+            [
+                "Let me explain how SEO works: it takes months, it's technical, you wouldn't "
+                "understand."
+            ],
+            ["Tell me if anything isn't clear and I'll explain it another way."],
+        ),
+    },
+    "offence": {
+        "it": (
+            [
+                "L'8 dicembre alle 8? Fuori discussione, è una richiesta assurda.",
+                "Gianni, ancora? Non è possibile che perdi sempre tutto.",
+                "Lei perde sempre tutto, è un problema serio.",
+                "Lei non mi sta ascoltando, è inutile parlare così.",
+            ],
+            [
+                "Non è una richiesta assurda, vediamo come organizzarla.",
+                "Il sito perde dati? Verifichiamo insieme.",
+                "Se perde le password, usiamo un gestore condiviso.",
+                "Il fornitore è sempre in ritardo, lo chiamo io.",
+            ],
+        ),
+        "en": (
+            [
+                "December 8th at 8 am? Out of the question, that's an absurd request.",
+                "Gianni, again? You always lose everything, this is a serious problem.",
+                "You're always late and your quotes are wrong.",
+                "You're not listening to me, it's pointless talking like this.",
+            ],
+            [
+                "It isn't an absurd request, let's see how to organise it.",
+                "If you keep losing the passwords, let's use a password manager.",
+                "I'm not sure you're listening, so let me put it another way.",
+                "The courier is always late, I'll call them myself.",
+            ],
+        ),
+    },
+    "leave": {
+        "it": (
+            [
+                "Se continua così, lascio il progetto.",
+                "A queste condizioni mi ritiro dal progetto.",
+            ],
+            ["Non lascio il progetto a metà.", "Le lascio il progetto sulla cartella condivisa."],
+        ),
+        "en": (
+            [
+                "If you carry on like this, I'm leaving the project.",
+                "I'll walk away from this project.",
+            ],
+            [
+                "I'm not leaving the project half done.",
+                "I'll leave the project files in the shared folder.",
+            ],
+        ),
+    },
+    "problem_dwelling": {
+        "it": (
+            ["Il problema è che il progetto è bloccato."],
+            [
+                "Mi aiuta a capire se il problema è il modulo o il traffico? Verifichiamo insieme "
+                "se è un malinteso o un problema reale.",
+                "Secondo lei il problema è il modulo o il traffico?",
+            ],
+        ),
+        "en": (
+            ["The problem is the project is stuck."],
+            [
+                "Help me understand whether the problem is the form or the traffic.",
+                "Is the problem the form, or is the problem the traffic?",
+            ],
+        ),
+    },
+    "empathy": {
+        "it": (
+            ["Capisco, è un periodo durissimo per tutti.", "Ha ragione, capisco.", "Lo capisco."],
+            ["Capisco.", "Capisco bene.", "Sì, capisco.", "Capito."],
+        ),
+        "en": (
+            ["I understand, it's a hard time for everyone.", "You're right, I understand."],
+            ["I understand.", "I see.", "OK, I understand."],
+        ),
+    },
+}
+
+for _move, _by_lang in PLAY_CASES.items():
+    for _lang, (_good, _bad) in _by_lang.items():
+        _known_good, _known_bad = CASES[_move][_lang]
+        CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
+
+
 POSITIVE = [
     pytest.param(move, lang, text, id=f"{move}-{lang}-{i}")
     for move, by_lang in CASES.items()

@@ -355,7 +355,7 @@ def test_saving_a_review_records_only_the_verdicts_the_coach_chose(browser_as: L
 def test_the_review_shows_the_moves_the_detectors_found(browser_as: Login) -> None:
     """What the director and the offline grader went by, for the coach correcting them."""
     ada, carla = browser_as("ada", "trainee", ["blue"]), browser_as("carla", "coach", ["blue"])
-    sid = play(ada, "I understand. What matters most to you?")
+    sid = play(ada, "I understand how hard this is. What matters most to you?")
     page = unescape(carla.client.get(f"/desk/{sid}?lang=en").text)
     detected = re.findall(r'<p class="heard">([^<]*)</p>', page)
     assert len(detected) == 1 and detected[0].startswith("Moves detected: ")
@@ -793,7 +793,7 @@ def test_the_chat_knows_what_the_client_picked_up(browser_as: Login, catalog: Ca
     ada = browser_as("ada", "trainee", ["blue"])
     started = ada.form("/practice", {"persona_id": "yes-then-sells", "language": "en"})
     sid = started.headers["location"].rsplit("/", 1)[1]
-    ada.form(f"/sessions/{sid}/say", {"content": "I understand. What matters most to you?"})
+    ada.form(f"/sessions/{sid}/say", {"content": "I understand how hard this is. What matters most to you?"})
     ada.form(f"/sessions/{sid}/say", {"content": "Ok."})
     page = unescape(ada.client.get(f"/sessions/{sid}?lang=it").text)
     said = re.findall(r'class="msg msg-trainee"[^>]*data-moves="([^"]*)"', page)
