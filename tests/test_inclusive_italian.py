@@ -6,8 +6,13 @@ shown to the trainee say "hai chiarito", not "sei stato chiaro"; "Ti diamo il be
 the trainee, so they do not come back.
 
 Out of scope, on purpose: what the client says (`lines`, which speaks in the client's own voice
-and gender, set by the card) and the example sentences the trainee could say to the client
-(`better_phrasing`, `phrasings`), whose agreements follow the client.
+and gender, set by the card).
+
+The example sentences the trainee is told to say (`better_phrasing` in the technique catalogue,
+`phrasings` in the cards) speak in the trainee's own voice: agreements that follow the client
+("ti senti scoperto" to a male client) are fine, but the trainee's own gender is not assumed
+("non mi sono spiegata", "ne sono convinto") and the trainee is given no name ("Piacere, sono
+Giulia", "I'm Elena"). Those are checked in both languages by FIRST_PERSON below.
 """
 
 from __future__ import annotations
@@ -33,6 +38,29 @@ FORBIDDEN = [
         r"\bti sei \w+(?:at|ut|it)o\b",
         r"\b(?:resti|rimani|sii|stai) (?:calmo|tranquillo|sereno|fermo)\b",
         r"\balliev[oi]\b",
+    )
+]
+
+
+# In the trainee's own voice (suggested phrasings): a gendered first person, or a first name.
+FIRST_PERSON = [
+    re.compile(p, re.IGNORECASE)
+    for p in (
+        # "mi sono spiegata", "mi sono confuso": reflexive past participles agree with the speaker
+        r"\bmi sono (?:\w+(?:at|ut|it)[oa]|confus[oa]|pers[oa]|mess[oa])\b",
+        # "sono stata chiara", "ero andato": participles with essere
+        r"\b(?:sono|ero|sarò|fossi) (?:stat|andat|venut|arrivat|riuscit|partit|tornat)[oa]\b",
+        # "ne sono convinto", "sono sicura", "mi sento pronto"
+        r"\b(?:ne )?(?:sono|ero|sarò|resto|rimango|mi sento) (?:\w+ )?(?:sicur|convint|cert|"
+        r"content|pront|dispiaciut|liet|preoccupat|stanc|soddisfatt|obbligat|costrett|dispost|"
+        r"arrabbiat|offes)[oa]\b",
+        # "sono la sua consulente", "sono il tuo nuovo consulente"
+        r"\bsono (?:il|la|un|una) (?:(?:tu|su|vostr)[oa] )?(?:nuov[oa] )?(?:consulent|"
+        r"professionist|avvocat|commercialist|architett|sviluppat|grafic|referent)\w*",
+        # a first name: "Piacere, sono Giulia", "I'm Giulia", "mi chiamo", "my name is"
+        r"\b(?:piacere,? )?sono (?-i:[A-Z][a-zàèéìòù]+)\b",
+        r"\bI(?:.m| am) (?-i:[A-Z][a-z]+)\b(?!-)",
+        r"\bmi chiamo\b|\bmy name is\b|(?-i:\b[A-Z][a-z]+) here(?=[,.!:])",
     )
 ]
 
@@ -118,3 +146,67 @@ def test_trainee_facing_italian_is_gender_neutral() -> None:
         if pattern.search(text)
     ]
     assert not found, "masculine-only forms addressed to the trainee:\n" + "\n".join(found)
+
+
+def suggested_phrasings() -> Iterator[tuple[str, str, str]]:
+    """What the trainee is told to say, both languages: the techniques' `better_phrasing` and
+    the cards' `phrasings`."""
+    for technique in _load("prompts/techniques.yaml"):
+        for lang in ("it", "en"):
+            text = technique["better_phrasing"][lang]
+            yield "prompts/techniques.yaml", f"{technique['id']}.better_phrasing.{lang}", text
+    for card_file in sorted((ROOT / "personas").glob("*.yaml")):
+        relative = f"personas/{card_file.name}"
+        for technique, texts in (_load(relative).get("phrasings") or {}).items():
+            for lang in ("it", "en"):
+                yield relative, f"phrasings.{technique}.{lang}", texts[lang]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Forse non mi sono spiegata bene su come procediamo.",
+     "Forse non mi sono spiegato bene.",
+     "Sono stata poco chiara, scusami.",
+     "Ho fatto i conti e ne sono convinto.",
+     "Sono sicura che sia la scelta giusta.",
+     "Buongiorno, sono la sua nuova consulente.",
+     "Piacere, sono Giulia: aiuto professionisti con LinkedIn.",
+     "Piacere, sono Elena e mi occupo di comunicazione.",
+     "Nice to meet you, I'm Giulia and I help professionals.",
+     "Hi, I am Elena: I handle communication.",
+     "Mi chiamo Marco e mi occupo di siti.",
+     "Laura here, writing for Chiara too."],
+)  # fmt: skip
+def test_the_patterns_catch_a_gendered_or_named_trainee(text: str) -> None:
+    assert any(p.search(text) for p in FIRST_PERSON), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Credo che la mia spiegazione su come procediamo non fosse abbastanza chiara.",
+     "Forse la mia spiegazione non era chiara.",
+     "Forse non le ho spiegato bene il mio ragionamento.",
+     "Ho fatto i conti e non ho dubbi.",
+     "Capisco che tu abbia paura e che ti senta scoperto.",
+     "Piacere! Mi occupo di comunicazione per aziende come la sua.",
+     "Sono qui per aiutarla, e sono d'accordo con lei.",
+     "Davide, per seguirti bene facciamo così.",
+     "Nice to meet you! I help companies like yours with their communication.",
+     "I'm sure of it: I'm not going to change my advice.",
+     "Maybe I didn't explain well how we're proceeding.",
+     "From here on, though, we're into real consultancy."],
+)  # fmt: skip
+def test_the_patterns_leave_neutral_phrasings_alone(text: str) -> None:
+    assert not any(p.search(text) for p in FIRST_PERSON), text
+
+
+def test_suggested_phrasings_assume_no_gender_and_no_name_for_the_trainee() -> None:
+    texts = list(suggested_phrasings())
+    assert len(texts) > 100, "the scan found too few phrasings: has the layout changed?"
+    found = [
+        f"{relative} {path}: {pattern.search(text).group(0)!r} in {text!r}"  # type: ignore[union-attr]
+        for relative, path, text in texts
+        for pattern in FIRST_PERSON
+        if pattern.search(text)
+    ]
+    assert not found, "a gender or a name given to the trainee:\n" + "\n".join(found)

@@ -209,6 +209,110 @@ FIRM: dict[Language, list[str]] = {
     ],
 }
 YIELDING = {"hesitant", "gives_in"}
+# Getting to know him first: how he decides, what he wants, his extended need restated.
+HEARD_OUT: dict[Language, list[str]] = {
+    "it": [
+        "Buongiorno Roberto. Prima di parlare di titoli, mi racconti: come prende di solito le "
+        "sue decisioni?",
+        "Cosa vuole davvero ottenere con questo patrimonio, per lei e per i suoi figli?",
+        "Ho l'impressione che lei non cerchi solo rendimento, ma qualcuno che tenga il punto. "
+        "È così?",
+    ],
+    "en": [
+        "Good morning, Roberto. Before we talk about shares, tell me: how do you usually make "
+        "your decisions?",
+        "What do you really want to achieve with this wealth, for you and for your children?",
+        "My impression is you're not only after returns but someone who holds the line. Is "
+        "that right?",
+    ],
+}
+# The play review's textbook trainee (IT seed 3): heard out, a first firm recommendation (a yes,
+# then the sale), looking at oneself, a dated commitment, then the firm recommendation again.
+TEXTBOOK: dict[Language, list[str]] = {
+    "it": [
+        *HEARD_OUT["it"],
+        "Le dico chiaramente: le consiglio di tenere i titoli americani fino a marzo. Non ho "
+        "dubbi.",
+        "Ogni volta che ci accordiamo poi lei cambia idea. Cosa posso fare di diverso io?",
+        "Entro venerdì a mezzogiorno le mando lo scenario completo con l'impatto fiscale.",
+        "Le dico chiaramente: non venda. Ho fatto i conti e non ho dubbi, tenga i titoli fino a "
+        "marzo.",
+        "Allora ci vediamo venerdì per firmare il mandato.",
+    ],
+    "en": [
+        *HEARD_OUT["en"],
+        "Let me be clear: I recommend you hold the US shares until March. I'm sure of it.",
+        "Every time we agree, you change your mind afterwards. What can I do differently?",
+        "By Friday noon you'll have the full scenario with the tax impact.",
+        "Let me be clear: don't sell. I've run the numbers and I'm sure of it, hold the shares "
+        "until March.",
+        "So we meet on Friday to sign the mandate.",
+    ],
+}
+# A very good trainee at hard: more understanding (and a second look at oneself after the sale)
+# before the recommendation is repeated.
+VERY_GOOD: dict[Language, list[str]] = {
+    "it": [
+        *HEARD_OUT["it"],
+        "Ogni volta che ci siamo accordati, poi la decisione è cambiata. Cosa posso fare di "
+        "diverso io perché quello che decidiamo regga?",
+        "Entro venerdì a mezzogiorno le mando lo scenario completo con l'impatto fiscale di ogni "
+        "alternativa.",
+        "Se ho capito bene, per lei conta che i suoi figli non finiscano a litigare. Cosa la "
+        "preoccupa di più?",
+        "Le dico chiaramente: le consiglio di tenere i titoli americani fino a marzo. Ho fatto i "
+        "conti e non ho dubbi.",
+        "Cosa posso fare io, concretamente, perché la prossima volta lei non si senta solo "
+        "davanti al mercato che scende?",
+        "Le dico chiaramente: non venda. Ne sono convinto, tenga i titoli fino a marzo.",
+    ],
+    "en": [
+        *HEARD_OUT["en"],
+        "Every time we agreed, the decision changed afterwards. What can I do differently so "
+        "that what we decide holds?",
+        "By Friday noon you'll have the full scenario, with the tax impact of each option.",
+        "If I understand correctly, what matters to you is that your children don't end up "
+        "fighting. What worries you most?",
+        "Let me be clear: I recommend you hold the US shares until March. I've run the numbers "
+        "and I'm sure of it.",
+        "What can I do, concretely, so that next time you don't feel alone when the market drops?",
+        "Let me be clear: don't sell. I'm convinced, hold the shares until March.",
+    ],
+}
+# The play review's spammer (EN seed 8): one firm recommendation from the first message on,
+# almost word for word, and a single question.
+SPAM: dict[Language, list[str]] = {
+    "it": [
+        "Le dico chiaramente: le consiglio di tenere i titoli americani fino a marzo. Non ho "
+        "dubbi.",
+        "Le dico chiaramente: le consiglio di tenerli. Non ho dubbi.",
+        "Le dico chiaramente: non venda. Ne sono sicuro.",
+        "Cosa conta di più per lei in tutto questo?",
+        "Le dico chiaramente: le consiglio di tenere tutto fino a marzo. Non ho dubbi.",
+    ],
+    "en": [
+        "Let me be clear: I recommend you hold the US shares until March. I'm sure of it.",
+        "Let me be clear: I recommend you hold. I'm sure of it.",
+        "Let me be clear: don't sell. I'm certain.",
+        "What matters most to you in all this?",
+        "Let me be clear: I recommend you hold everything until March. I'm sure of it.",
+    ],
+}
+
+
+def heard_out(catalog: Catalog, language: Language, difficulty: Difficulty) -> ClientState:
+    """The state after the HEARD_OUT messages, played through the director."""
+    persona = catalog.personas["yes-then-sells"]
+    state, _ = opening(persona, difficulty)
+    for text in HEARD_OUT[language]:
+        state, _ = observe(catalog, persona, state, moves_of(catalog, text, language))
+    return state
+
+
+def until_the_limit(catalog: Catalog, difficulty: Difficulty, turns: list[str]) -> list[str]:
+    """The script, its last message repeated up to the turn limit."""
+    limit = catalog.personas["yes-then-sells"].difficulty[difficulty].turn_limit
+    return [*turns, *[turns[-1]] * (limit - len(turns))][:limit]
 
 
 def say(
@@ -239,8 +343,9 @@ def test_the_investor_messages_are_read_as_intended(catalog: Catalog, language: 
 def test_a_confident_formula_taken_back_earns_no_trust(
     catalog: Catalog, language: Language, difficulty: Difficulty
 ) -> None:
-    persona = catalog.personas["yes-then-sells"]
-    start, _ = opening(persona, difficulty)
+    # Once he has been heard out: advice before that is too early and earns nothing whatever
+    # its tone (test_advice_before_hearing_him_out_is_too_early_and_hardens_him).
+    start = heard_out(catalog, language, difficulty)
     firm_gains = [say(catalog, start, text, language)[0] for text in FIRM[language]]
     assert min(firm_gains) > 0, firm_gains  # a plainly firm recommendation still earns trust
     for text in WAVERING[language]:
@@ -289,3 +394,92 @@ def test_wavering_advice_he_trusts_is_still_not_followed(
     _, after, directive = say(catalog, trusted, WAVERING_ADVICE[language], language)
     assert directive.trigger != "follows-firm-advice" and after.outcome is None
     assert after.status == "active" and directive.beat == "says_yes"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_investor_scripts_are_read_as_intended(catalog: Catalog, language: Language) -> None:
+    """The premise of the tests below: getting to know him carries no advice; every
+    recommendation in the scripts is firm advice with nothing taken back."""
+    for text in HEARD_OUT[language]:
+        moves = moves_of(catalog, text, language)
+        assert moves & {"open_question", "paraphrase"} and "advice" not in moves, (text, moves)
+    for text in {*TEXTBOOK[language], *VERY_GOOD[language], *SPAM[language]}:
+        moves = moves_of(catalog, text, language)
+        if "advice" in moves:
+            assert "firm" in moves and not moves & YIELDING, (text, sorted(moves))
+    assert sum("advice" in moves_of(catalog, t, language) for t in SPAM[language]) == 4
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_advice_before_hearing_him_out_is_too_early_and_hardens_him(
+    catalog: Catalog, language: Language, difficulty: Difficulty
+) -> None:
+    """hardened_by: advice given too early, before understanding him. Even firm, a recommendation
+    in the first message costs trust, and he brushes it off (no yes to sell on)."""
+    persona = catalog.personas["yes-then-sells"]
+    start, _ = opening(persona, difficulty)
+    for text in FIRM[language]:
+        gained, after, directive = say(catalog, start, text, language)
+        assert directive.trigger == "advice-too-early" and directive.beat == "too_early"
+        assert gained < 0 and after.pending_beat is None and after.status == "active"
+    # heard out first, the same recommendation gets his usual yes (at easy, already the
+    # agreement) and trust for its firmness
+    gained, after, directive = say(
+        catalog, heard_out(catalog, language, difficulty), FIRM[language][0], language
+    )
+    assert directive.trigger in {"says-yes", "follows-firm-advice"} and gained > 0
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("difficulty", DIFFICULTIES)
+def test_repeating_one_firm_recommendation_from_the_start_never_wins_him(
+    catalog: Catalog, language: Language, difficulty: Difficulty
+) -> None:
+    """The play review's spammer got the agreement at medium (with a 25/100 report card): the
+    same recommendation from turn 1, played here up to the turn limit, never does."""
+    turns = until_the_limit(catalog, difficulty, SPAM[language])
+    script = play(catalog, "yes-then-sells", language, difficulty, turns)
+    assert script.final.outcome != "agreement"
+    assert all(t.state.meters["trust"] < 75 for t in script.turns)
+    assert script.turns[0].beat == "too_early"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("difficulty", ["medium", "hard"])
+def test_the_same_advice_repeated_after_his_yes_earns_nothing(
+    catalog: Catalog, language: Language, difficulty: Difficulty
+) -> None:
+    """Heard out, then the same firm recommendation turn after turn: a yes, the sale, a yes, the
+    sale... no trust from any repeat, and no agreement. (At easy, three questions and the first
+    firm recommendation are already enough: there is nothing to repeat.)"""
+    turns = until_the_limit(catalog, difficulty, [*HEARD_OUT[language], FIRM[language][0]])
+    script = play(catalog, "yes-then-sells", language, difficulty, turns)
+    first_advice = len(HEARD_OUT[language])
+    repeats = [t for t in script.turns[first_advice + 1 :] if t.state.outcome is None]
+    assert repeats and all(t.beat in {"says_yes", "sold_anyway"} for t in repeats)
+    assert all(t.meters["trust"] <= t.before["trust"] for t in repeats)
+    assert script.final.outcome != "agreement"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_textbook_path_reaches_agreement_at_medium_and_easy(
+    catalog: Catalog, language: Language
+) -> None:
+    """The play review's textbook trainee stopped at trust 74 against the 75 the agreement needs."""
+    for difficulty in ("easy", "medium"):
+        script = play(catalog, "yes-then-sells", language, difficulty, TEXTBOOK[language])
+        last = script.turns[-1]
+        assert script.final.outcome == "agreement", (difficulty, last.meters)
+        assert last.directive.trigger == "follows-firm-advice"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_very_good_trainee_wins_him_at_hard(catalog: Catalog, language: Language) -> None:
+    persona = catalog.personas["yes-then-sells"]
+    script = play(catalog, "yes-then-sells", language, "hard", VERY_GOOD[language])
+    assert script.final.outcome == "agreement", script.turns[-1].meters
+    assert len(script.turns) <= persona.difficulty["hard"].turn_limit
+    # ...but not with the textbook path alone: after the sale he needs more than a commitment
+    textbook = play(catalog, "yes-then-sells", language, "hard", TEXTBOOK[language])
+    assert textbook.final.outcome != "agreement"

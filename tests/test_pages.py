@@ -793,7 +793,10 @@ def test_the_chat_knows_what_the_client_picked_up(browser_as: Login, catalog: Ca
     ada = browser_as("ada", "trainee", ["blue"])
     started = ada.form("/practice", {"persona_id": "yes-then-sells", "language": "en"})
     sid = started.headers["location"].rsplit("/", 1)[1]
-    ada.form(f"/sessions/{sid}/say", {"content": "I understand how hard this is. What matters most to you?"})
+    ada.form(
+        f"/sessions/{sid}/say",
+        {"content": "I understand how hard this is. What matters most to you?"},
+    )
     ada.form(f"/sessions/{sid}/say", {"content": "Ok."})
     page = unescape(ada.client.get(f"/sessions/{sid}?lang=it").text)
     said = re.findall(r'class="msg msg-trainee"[^>]*data-moves="([^"]*)"', page)

@@ -18,7 +18,7 @@ import yaml
 
 from app.catalog import Catalog
 from app.engine.actors import OfflineActor, Reply
-from app.engine.director import ClientState
+from app.engine.director import ClientState, opening
 from app.engine.grader import GradeResult, TranscriptMessage, grade_heuristic
 from app.engine.script import Script, Turn, play_script
 
@@ -229,17 +229,21 @@ def test_good_drill_scores_clearly_above_the_poor_one(
 
 
 def test_yes_then_sells_agrees_then_sells_and_follows_only_firm_advice(catalog: Catalog) -> None:
+    # Advice once he has been heard out (advice in the first two messages is too early and only
+    # hardens him: tests/test_meter_calibration.py).
     session = play(
         catalog,
         "yes-then-sells",
         "en",
         [
-            "You should keep the foreign shares for now.",
+            "Before anything else: what matters most to you in all this?",
+            "My impression is you want someone who holds the line. Is that right?",
+            "Let me be clear: you should keep the foreign shares for now.",
             "Good. Shall we look at the inheritance next time?",
             "Honestly, maybe we should part ways.",
         ],
     )
-    says_yes, sold, dropped = session.turns
+    says_yes, sold, dropped = session.turns[2:]
     # a warm "yes" to the advice...
     assert says_yes.beat == "says_yes" and says_yes.state.pending_beat == "sold_anyway"
     assert says_yes.replies[0].content in texts_of(catalog, "yes-then-sells", "says_yes", "en")
@@ -306,6 +310,49 @@ def test_loyal_debtor_is_hurt_by_an_email_demand_but_agrees_to_a_plan_in_person(
         assert "payment_plan" in plan.moves and plan.beat == "agreement"
         assert plan.meters["plan"] >= 50 and plan.meters["hurt"] <= 30
         assert good.outcome == "agreement"
+
+
+# The play review's loyal-debtor path (IT seed 12, hard): a blunt reminder, then two e-mails.
+BLUNT_THEN_EMAILS = {
+    "it": [
+        "Le scrivo per ricordarle le tre fatture insolute.",
+        "Le invio una mail con il sollecito di pagamento.",
+        "Le inoltro un'altra mail con il sollecito di pagamento, così lo ha per iscritto.",
+    ],
+    "en": [
+        "I'm writing to remind you of the three unpaid invoices.",
+        "I'll send you an e-mail with the payment reminder.",
+        "I'll forward you another e-mail with the payment reminder, so you have it in writing.",
+    ],
+}
+SOOTHING = {
+    "it": "Capisco, è un periodo durissimo. Non si preoccupi, troveremo insieme il modo.",
+    "en": "I understand, it's a very hard time. Don't worry, we'll find a way together.",
+}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("difficulty", ["easy", "medium", "hard"])
+def test_loyal_debtor_first_cold_email_offends_and_only_the_second_ends_it(
+    catalog: Catalog, language: str, difficulty: str
+) -> None:
+    """At hard the first e-mail used to end the session at once (the 'second e-mail' rule only
+    tested hurt >= 40, and hard starts near it), so the trainee never heard why he was hurt."""
+    blunt, first, second = BLUNT_THEN_EMAILS[language]
+    offended = texts_of(catalog, "loyal-debtor", "offended_by_email", language)
+    for turns in ([blunt, first, second], [first, second], [first, SOOTHING[language], second]):
+        session = play(catalog, "loyal-debtor", language, turns, difficulty=difficulty)
+        assert len(session.turns) == len(turns)  # nothing ends before the second e-mail
+        email, last = session.turns[turns.index(first)], session.turns[-1]
+        assert {"payment_talk", "email_channel"} <= email.moves
+        assert email.beat == "offended_by_email" and email.state.status == "active", turns
+        assert {r.content for r in email.replies} <= offended
+        assert email.meters["hurt"] >= email.before["hurt"] + 30
+        assert {"payment_talk", "email_channel"} <= last.moves
+        assert last.directive.trigger == "second-cold-email" and last.beat == "walk_away"
+        assert session.outcome == "walked_away"
+    # the last script soothed him between the e-mails: the second one ends it all the same
+    assert session.turns[1].meters["hurt"] < session.turns[0].meters["hurt"]
 
 
 def test_impossible_idea_digs_in_after_a_lecture_and_takes_an_alternative_he_can_discuss(
@@ -403,6 +450,53 @@ def test_after_hours_caller_a_goodbye_with_an_insult_is_no_calm_close(
     closed = session.turns[-1]
     assert "close_call" in closed.moves and "rude" in closed.moves
     assert closed.directive.trigger != "call-closed" and session.outcome != "dismissed"
+
+
+def test_after_hours_caller_hangs_up_when_the_quarrel_takes_him_past_his_limit(
+    catalog: Catalog,
+) -> None:
+    """The play review (EN seed 34, easy): the escalation's +10 took anger to 88 against the
+    walk-away limit of 80, but the limit was checked before it, so he kept ranting. The
+    walk-away now sees the meters after this turn's rules, as the trainee does."""
+    turns = [
+        "Sure, go ahead, no problem.",
+        "So, I'd advise you to read the deposit clause carefully before signing.",
+        "How dare you talk to me like that? You're rude!",
+        "Never call me again, idiot.",
+    ]
+    session = play(catalog, "after-hours-caller", "en", turns, difficulty="easy", seed=34)
+    insult = session.turns[-1]
+    limit = catalog.personas["after-hours-caller"].walk_away["anger"].max
+    assert limit is not None and insult.before["anger"] <= limit < insult.meters["anger"]
+    assert insult.directive.trigger == "escalates"  # its effect is what takes him over
+    assert insult.beat == "walk_away" and session.outcome == "walked_away"
+    # he slams the phone down: one walk-away line, no rant after it
+    assert [r.beat for r in insult.replies] == ["walk_away"]
+    said = insult.replies[0].content
+    assert said in texts_of(catalog, "after-hours-caller", "walk_away", "en")
+
+
+def _out_of_bounds(catalog: Catalog, persona: str, meters: dict[str, float]) -> list[str]:
+    bounds = catalog.personas[persona].walk_away
+    return [m for m, bound in bounds.items() if not bound.holds(meters[m])]
+
+
+@pytest.mark.parametrize("item", ALL_DRILLS, ids=_drill_id)
+def test_no_client_stays_with_a_meter_past_his_walk_away_limit(
+    catalog: Catalog, item: tuple[str, str, str]
+) -> None:
+    """Whatever the rules did this turn, the meters the trainee sees and the client's staying
+    agree: a meter out of a walk-away bound means the session has ended. Played on every drill
+    and, to reach the limits, on its trainee turns said over and over up to the turn limit."""
+    persona, language, kind = item
+    drill = load(drill_path(*item))
+    limit = catalog.personas[persona].difficulty[drill["difficulty"]].turn_limit
+    for turns in (drill["turns"], [*drill["turns"] * limit][:limit]):
+        for difficulty in ("easy", "medium", "hard"):
+            session = play(catalog, persona, language, turns, difficulty=difficulty)
+            for turn in session.turns:
+                if _out_of_bounds(catalog, persona, turn.meters):
+                    assert turn.state.status == "ended", (difficulty, turn.text, turn.meters)
 
 
 def test_after_hours_caller_gets_his_number_from_an_acquaintance(catalog: Catalog) -> None:
@@ -609,6 +703,138 @@ def test_doesnt_listen_fires_questions_ignores_advice_and_listens_after_paraphra
         ],
     )
     assert [t.beat for t in session.turns] == ["ignores_answer", "repeats_question"]
+
+
+# ---------------------------------------------------------------- lines that fit the moment
+
+# Fillers are said after whatever the trainee wrote that moved nothing (a greeting, "sure, go
+# ahead", "tell me everything"): they must not claim the trainee is silent, gone, refusing or
+# pointless (the play review: "So? Are you going to help me or not?" after "Sure, go ahead").
+PRESUMES_SILENCE = re.compile(
+    r"c.è ancora\?|still there\?|respir|breathing|\bo no\?|\bor not\?|il punto, però|"
+    r"what.s the point|^s[iì]\. e quindi\?$|^yes\. and so\?$",
+    re.IGNORECASE,
+)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_filler_lines_fit_whatever_the_trainee_just_said(catalog: Catalog, persona: str) -> None:
+    for language in LANGUAGES:
+        for text in texts_of(catalog, persona, "neutral", language):
+            assert not PRESUMES_SILENCE.search(text), (persona, text)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_filler_lines_answer_a_go_ahead_without_contradicting_it(
+    catalog: Catalog, language: str
+) -> None:
+    """The play review's cases, played: what the trainee says and the filler that follows."""
+    said = {
+        "it": ["Certo, dica pure, nessun problema.", "Ciao", "D'accordo."],
+        "en": ["Sure, go ahead, no problem.", "Hello", "Okay."],
+    }[language]
+    for persona in ("after-hours-caller", "yes-then-sells", "endless-whatsapp"):
+        for seed in range(6):
+            session = play(catalog, persona, language, said, difficulty="easy", seed=seed)
+            for turn in session.turns:
+                assert not turn.moves & {"question", "open_question"}
+                for reply in turn.replies:
+                    assert not PRESUMES_SILENCE.search(reply.content), (turn.text, reply.content)
+
+
+def test_yes_then_sells_never_asks_for_a_day_the_trainee_may_just_have_named(
+    catalog: Catalog,
+) -> None:
+    """He reports the sale on the turn after his yes, whatever the trainee said: often a dated
+    meeting ("see you on Friday to sign"). He keeps wanting to meet, without asking when."""
+    day = re.compile(
+        r"\bquando\b[^.!]*\?|\bwhen\b[^.!]*\?|luned|marted|mercoled|gioved|venerd|sabato|"
+        r"monday|tuesday|wednesday|thursday|friday|saturday",
+        re.IGNORECASE,
+    )
+    for language in LANGUAGES:
+        texts = texts_of(catalog, "yes-then-sells", "sold_anyway", language)
+        assert not [t for t in texts if day.search(t)], language
+    session = play(
+        catalog,
+        "yes-then-sells",
+        "it",
+        [
+            "Buongiorno Roberto. Prima di parlare di titoli, mi racconti: come prende di solito "
+            "le sue decisioni?",
+            "Ho l'impressione che lei cerchi qualcuno che tenga il punto. È così?",
+            "Le dico chiaramente: le consiglio di tenere i titoli americani fino a marzo. Non ho "
+            "dubbi.",
+            "Allora ci vediamo venerdì per firmare il mandato.",
+        ],
+    )
+    assert session.turns[-1].beat == "sold_anyway"
+
+
+# Words of doubt the client may quote back as if the trainee had said them.
+QUOTED_HEDGE = re.compile(
+    r"[«\"“'‘](?:forse|magari|non so|maybe|perhaps|I.m not sure)\b", re.IGNORECASE
+)
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_reactions_to_the_trainee_quote_no_word_the_trainee_may_not_have_used(
+    catalog: Catalog, persona: str
+) -> None:
+    """'«Forse»... quella parola a me costa soldi' came after 'Magari…' and 'Perhaps…'."""
+    card = catalog.personas[persona]
+    beats = {"react_hard", "react_soft", "react_advice", "neutral", "hears_doubt"} & set(card.lines)
+    for beat in beats:
+        for language in LANGUAGES:
+            for text in texts_of(catalog, persona, beat, language):
+                assert not QUOTED_HEDGE.search(text), (persona, beat, text)
+
+
+@pytest.mark.parametrize(
+    ("persona", "language", "slip"),
+    [
+        # "ricavare" is "to gain from"; the line asks his view ("what do you make of it?")
+        ("doesnt-listen", "it", r"cosa ne ricava"),
+        # an Italian "Sa che…?" carried over: a statement with a question mark
+        ("doesnt-listen", "en", r"^You know, I.d never put it that clearly before\?"),
+        ("needs-approval", "en", r"\bfor me and Chiara\b"),
+        ("needs-approval", "it", r"\bper me e Chiara\b"),
+    ],
+)
+def test_language_slips_found_in_play_are_gone(
+    catalog: Catalog, persona: str, language: str, slip: str
+) -> None:
+    lines = [line for beat in catalog.personas[persona].lines.values() for line in beat]
+    said = [text for line in lines for text in line.messages(language)]  # type: ignore[arg-type]
+    assert not [text for text in said if re.search(slip, text)]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_endless_whatsapp_opening_burst_tells_each_news_once(
+    catalog: Catalog, language: str
+) -> None:
+    """IT seed 51: 'Ti ho scritto anche una mail stamattina. / Anzi tre, considera solo l'ultima'
+    then, in the same burst, 'Ti ho mandato tre mail stamattina: ignora le prime due'."""
+    persona = catalog.personas["endless-whatsapp"]
+    mail = re.compile(r"\b(?:e-?)?mails?\b", re.IGNORECASE)
+    for difficulty in ("easy", "medium", "hard"):
+        for seed in range(100):
+            state, directive = opening(persona, difficulty)  # type: ignore[arg-type]
+            said = [
+                r.content
+                for r in OfflineActor().reply(
+                    persona=persona,
+                    language=language,  # type: ignore[arg-type]
+                    state=state,
+                    directive=directive,
+                    history=[],
+                    seed=seed,
+                )
+                if isinstance(r, Reply)
+            ]
+            assert sum(bool(mail.search(m)) for m in said) <= 1, (difficulty, seed, said)
+            firsts = [" ".join(m.split()[:2]).lower() for m in said]
+            assert len(firsts) == len(set(firsts)), (difficulty, seed, said)
 
 
 # ---------------------------------------------------------------- determinism and variety

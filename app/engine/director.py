@@ -88,6 +88,10 @@ def _matches(trigger: Trigger, moves: frozenset[str], state: ClientState, turn: 
     return all(bound.holds(state.meters[m]) for m, bound in trigger.meters.items())
 
 
+def _walks(persona: Persona, meters: dict[str, float]) -> bool:
+    return any(not bound.holds(meters[m]) for m, bound in persona.walk_away.items())
+
+
 def observe(
     catalog: Catalog, persona: Persona, state: ClientState, moves: set[str]
 ) -> tuple[ClientState, Directive]:
@@ -113,10 +117,13 @@ def observe(
     turn = state.turn + 1
     new = state.model_copy(update={"meters": meters, "turn": turn}, deep=True)
     matching = [t for t in persona.triggers if _matches(t, found, new, turn)]
-    trigger = next((t for t in matching if t.end), None)
-    walks = any(not bound.holds(meters[m]) for m, bound in persona.walk_away.items())
-    if trigger is None and not walks:
-        trigger = next(iter(matching), None)
+    walks = _walks(persona, meters)
+    # Out of bounds already: he leaves, unless a rule ends the session its own way. Otherwise the
+    # first match wins, in the card's order, whether it ends the session or not: a rule listed
+    # first can shadow a later one (a first cold e-mail, `max_times: 1`, before the rule that
+    # ends the relationship on the second).
+    candidates = [t for t in matching if t.end] if walks else matching
+    trigger = next(iter(candidates), None)
 
     end: Outcome | None = None
     if walks and trigger is None:
@@ -126,6 +133,10 @@ def observe(
         new.trigger_counts[trigger.id] = new.trigger_counts.get(trigger.id, 0) + 1
         for meter, change in trigger.effects.items():
             meters[meter] = _clamp(meters[meter] + change)
+        if end is None and _walks(persona, meters):
+            # the rule's own effects take him past a limit (the quarrel escalates past his
+            # anger limit): the walk-away sees this turn's meters, as the trainee does
+            beat, end = "walk_away", "walked_away"
     elif state.pending_beat:
         beat = state.pending_beat
     elif (
