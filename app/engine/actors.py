@@ -1,18 +1,22 @@
 """Actors voice the director's beat as the client's message(s).
 
 The offline actor picks scripted lines from the persona card; it is deterministic for a
-session seed and never repeats a line in a session while another one fits.
+session seed. It says every line of a beat before it repeats one (then the least said and
+least recent first), best fit for phase and mood first. It does not send a text twice in
+one turn, nor a text of its previous turn, while the beat has another line; a burst stops
+short rather than repeat itself.
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.catalog import Language, Line, Persona
+from app.catalog import Language, Line, Mood, Persona
 from app.engine.director import ClientState, Directive
 from app.engine.llm import CallRecord, LLMClient, LLMError, Prompt, render
 
@@ -43,28 +47,68 @@ class Actor(Protocol):
         """Yield text deltas as they are produced, then one `Reply` per finished message.
 
         `state` is the director's state after the turn; the actor may record the lines it
-        used in `state.used_lines`. Model calls are appended to `calls`. On failure the
-        actor raises LLMError, whose `partial` holds the text of an unfinished message.
+        used in `state.used_lines`: beat → the indices of the card's lines said for that
+        beat, in the order said, a repeat appended again (stored with the state as JSON).
+        `history` is the conversation so far, (role, content), the trainee's message last.
+        Model calls are appended to `calls`. On failure the actor raises LLMError, whose
+        `partial` holds the text of an unfinished message.
         """
         ...
 
 
-def _pick(lines: list[Line], used: list[int], state: ClientState, rng: random.Random) -> int:
-    """A line for the current mood and phase: lines tagged with the mood first, then untagged
-    ones; an unused line always before a repeat."""
+_MOODS: tuple[Mood, ...] = ("cold", "neutral", "warm")
 
-    def phase_fits(line: Line) -> bool:
-        return line.phase is None or state.phase in line.phase
 
-    fresh = [i for i in range(len(lines)) if i not in used]
-    for pool in (fresh, list(range(len(lines)))):
-        for mood in (state.mood, None):
-            choice = [i for i in pool if lines[i].mood == mood and phase_fits(lines[i])]
-            if choice:
-                return rng.choice(choice)
-        if pool:
-            return rng.choice(pool)
-    raise ValueError("a beat with no lines")  # the catalogue forbids it
+def _mood_distance(line: Line, mood: Mood) -> int:
+    """How far a line's mood tag is from the client's mood: 0 the same mood, 1 untagged
+    (fits any mood), 2 the next mood (neutral for a warm client), 3 the opposite one."""
+    if line.mood == mood:
+        return 0
+    if line.mood is None:
+        return 1
+    return 1 + abs(_MOODS.index(line.mood) - _MOODS.index(mood))
+
+
+def _pick(
+    lines: list[Line],
+    used: list[int],
+    state: ClientState,
+    rng: random.Random,
+    clash: Callable[[Line], int] = lambda line: 0,
+) -> int:
+    """The best line of a beat for the client's mood and phase, the ones said least first.
+
+    `used` lists the indices already said for this beat, in order (`state.used_lines[beat]`);
+    `clash(line)` > 0 marks a line whose text was just said. Lines are ranked by, in order:
+    no clash; fewest times said (an unused line always before a repeat); the phase fits;
+    the mood fits (the client's mood, untagged, the next mood, the opposite one); said
+    least recently. Ties go to `rng`, so the same seed picks the same line.
+    """
+    if not lines:
+        raise ValueError("a beat with no lines")  # the catalogue forbids it
+    times = Counter(used)
+    last = {index: position for position, index in enumerate(used)}
+
+    def rank(i: int) -> tuple[int, int, bool, int, int]:
+        line = lines[i]
+        misfit = line.phase is not None and state.phase not in line.phase
+        distance = _mood_distance(line, state.mood)
+        return clash(line), times[i], misfit, distance, last.get(i, -1)
+
+    ranks = [rank(i) for i in range(len(lines))]
+    best = min(ranks)
+    return rng.choice([i for i, r in enumerate(ranks) if r == best])
+
+
+def _previous_turn(history: list[tuple[str, str]]) -> set[str]:
+    """The client's messages of the previous turn: the last run of client messages."""
+    said: set[str] = set()
+    for role, content in reversed(history):
+        if role == "client":
+            said.add(content.strip())
+        elif said:
+            break
+    return said
 
 
 class OfflineActor:
@@ -89,11 +133,22 @@ class OfflineActor:
         if burst and directive.end is None and state.meters[burst.meter] >= burst.min:
             extra = min(burst.max_extra, 1 + int((state.meters[burst.meter] - burst.min) // 20))
             beats += [burst.beat] * extra
-        for beat in beats:
+        before = _previous_turn(history)
+        now: set[str] = set()  # this turn's messages so far
+
+        def clash(line: Line) -> int:
+            texts = {text.strip() for text in line.messages(language)}
+            return 2 if texts & now else 1 if texts & before else 0
+
+        for n, beat in enumerate(beats):
             used = state.used_lines.setdefault(beat, [])
-            index = _pick(persona.lines[beat], used, state, rng)
+            index = _pick(persona.lines[beat], used, state, rng, clash)
+            line = persona.lines[beat][index]
+            if n > 0 and clash(line):
+                break  # a burst has run out of new things to say: no message twice in a row
             used.append(index)
-            for text in persona.lines[beat][index].messages(language):
+            for text in line.messages(language):
+                now.add(text.strip())
                 yield text
                 yield Reply(text, beat, {"engine": self.name, "beat": beat, "line": index})
 
