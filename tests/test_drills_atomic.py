@@ -6,22 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import Reply, Status, StubLLM
-from sqlmodel import Session
+from test_llm_engine import trainee_client
 
-from app import auth
 from app.catalog import Catalog
 from app.config import Settings
-from app.db import get_engine
 from app.drills import DrillError, load_drill
-from app.main import create_app
-from app.models import UserCreate
 
 BASE = {"persona_id": "impossible-idea", "language": "en", "difficulty": "medium", "seed": 3}
 TURNS = [
@@ -42,19 +37,6 @@ def total(client: TestClient, **params: str) -> int:
     response = client.get("/api/sessions", params=params)
     assert response.status_code == 200, response.text
     return response.json()["total"]
-
-
-@contextmanager
-def trainee(settings: Settings) -> Iterator[TestClient]:
-    """An app with these settings, and a trainee's client for it."""
-    with TestClient(create_app(settings)) as client:
-        with Session(get_engine(settings.database_url)) as db:
-            request = UserCreate(username="eve", password="correct horse battery")
-            _, secret = auth.create_token(
-                db=db, user=auth.create_user(db=db, request=request), name="t"
-            )
-        client.headers["Authorization"] = f"Bearer {secret}"
-        yield client
 
 
 BAD_TURNS = {
@@ -81,7 +63,7 @@ def test_a_bad_turn_is_refused_before_the_session_starts(client: TestClient, bad
 
 
 def test_a_refused_drill_does_not_count_against_the_hourly_limit(database_url: str) -> None:
-    with trainee(Settings(database_url=database_url, sessions_per_hour=1)) as client:
+    with trainee_client(Settings(database_url=database_url, sessions_per_hour=1)) as client:
         assert post_drill(client, [TURNS[0], "\u200b"]).status_code == 422
         assert post_drill(client, [TURNS[0], "a\ud800"]).status_code == 422
         played = post_drill(client, TURNS)
@@ -90,7 +72,7 @@ def test_a_refused_drill_does_not_count_against_the_hourly_limit(database_url: s
 
 
 def test_more_turns_than_a_session_takes_are_refused_up_front(database_url: str) -> None:
-    with trainee(Settings(database_url=database_url, max_turns_per_session=2)) as client:
+    with trainee_client(Settings(database_url=database_url, max_turns_per_session=2)) as client:
         response = post_drill(client, TURNS)
         assert response.status_code == 422, response.text
         [problem] = response.json()["detail"]
@@ -99,7 +81,7 @@ def test_more_turns_than_a_session_takes_are_refused_up_front(database_url: str)
 
 
 def test_the_message_limit_is_the_servers_setting(database_url: str) -> None:
-    with trainee(Settings(database_url=database_url, max_message_chars=40)) as client:
+    with trainee_client(Settings(database_url=database_url, max_message_chars=40)) as client:
         response = post_drill(client, [TURNS[0], "x" * 41])
         assert response.status_code == 422
         [problem] = response.json()["detail"]
@@ -143,7 +125,7 @@ def llm_settings(stub: StubLLM, database_url: str) -> Settings:
 def test_a_model_failure_mid_drill_ends_the_session_and_names_it(
     stub: StubLLM, database_url: str
 ) -> None:
-    with trainee(llm_settings(stub, database_url)) as client:
+    with trainee_client(llm_settings(stub, database_url)) as client:
         # the opening and turn 1 are answered; turn 2's reply fails
         stub.script(Reply(CLIENT_LINE), Reply(CLIENT_LINE), Status(500))
         response = post_drill(client, TURNS, engine="llm")
@@ -167,7 +149,7 @@ def test_a_model_failure_mid_drill_ends_the_session_and_names_it(
 
 
 def test_a_model_failure_on_the_opening_stores_nothing(stub: StubLLM, database_url: str) -> None:
-    with trainee(llm_settings(stub, database_url)) as client:
+    with trainee_client(llm_settings(stub, database_url)) as client:
         stub.script(Status(500))
         response = post_drill(client, TURNS, engine="llm")
         assert response.status_code == 502 and "nothing was stored" in response.json()["detail"]

@@ -180,20 +180,15 @@ def logged_in(
     """After a successful login, API or page: the login cookie, and a device cookie if the
     browser has none for this account yet. Returns the CSRF token for the new login."""
     cookie, csrf = auth.open_web_session(db=db, user=user)
-    response.set_cookie(
-        COOKIE_NAME,
-        cookie,
-        max_age=int(auth.WEB_SESSION_TTL.total_seconds()),
-        httponly=True,
-        secure=settings.cookie_secure,
-        samesite="lax",
-    )
+    cookies = [(COOKIE_NAME, cookie, auth.WEB_SESSION_TTL)]
     device = auth.trust_device(db=db, user=user, device=request.cookies.get(DEVICE_COOKIE))
     if device is not None:
+        cookies.append((DEVICE_COOKIE, device, auth.DEVICE_TTL))
+    for name, value, ttl in cookies:
         response.set_cookie(
-            DEVICE_COOKIE,
-            device,
-            max_age=int(auth.DEVICE_TTL.total_seconds()),
+            name,
+            value,
+            max_age=int(ttl.total_seconds()),
             httponly=True,
             secure=settings.cookie_secure,
             samesite="lax",
