@@ -8,6 +8,7 @@ start-up with its file, field and reason instead of half-way through a session.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Container, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -70,6 +71,68 @@ class TextList(Strict):
         return getattr(self, lang)
 
 
+def fold(text: str) -> str:
+    """Text as topic keywords are matched: lower case, accents and apostrophes' shapes
+    ignored, so "perché", "Perche" and "PERCHÉ" are the same word, and so are "l'" and "l’"."""
+    plain = unicodedata.normalize("NFKD", text.replace("\u2019", "'").casefold())
+    return "".join(c for c in plain if not unicodedata.combining(c))
+
+
+# A topic keyword: plain words (letters or digits), joined by single spaces, hyphens or
+# apostrophes. Nothing of a regex: "figli" is a stem, "figli*" or "figl(i|o)" is refused.
+_KEYWORD = re.compile(r"[^\W_]+(?:(?: |-|')[^\W_]+)*")
+MIN_KEYWORD = 3  # shorter stems ("di", "un") would match almost any message
+
+
+class Topics(Strict):
+    """What a line talks about (`about`): keywords or word stems in every language. The
+    line answers a trainee message holding a word that begins with one of them
+    ("figli" matches "figli" and "figlio"; "decision" matches "decisions")."""
+
+    it: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+    @field_validator("it", "en", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("it", "en")
+    @classmethod
+    def _plain_words(cls, value: list[str]) -> list[str]:
+        for keyword in value:
+            if not keyword.strip():
+                raise ValueError("a keyword is empty")
+            if not _KEYWORD.fullmatch(keyword.replace("\u2019", "'")):
+                raise ValueError(
+                    f"{keyword!r} is not a plain word or stem: letters and digits, words "
+                    "joined by a single space, hyphen or apostrophe (no regex, no wildcards, "
+                    "no spaces or punctuation around it)"
+                )
+            if len(keyword) < MIN_KEYWORD:
+                raise ValueError(
+                    f"{keyword!r} is too short: a keyword needs at least {MIN_KEYWORD} "
+                    "characters, or it matches almost any message"
+                )
+        return value
+
+    @cached_property
+    def patterns(self) -> dict[Language, re.Pattern[str]]:
+        """One regex a language: any keyword at the start of a word (a stem or a whole word)."""
+        return {
+            lang: re.compile(
+                r"(?<!\w)(?:"
+                + "|".join(re.escape(fold(k)).replace(r"\ ", r"\s+") for k in getattr(self, lang))
+                + ")"
+            )
+            for lang in LANGUAGES
+        }
+
+    def matches(self, text: str, lang: Language) -> bool:
+        """Whether `text` (a trainee message) talks about this, in `lang`."""
+        return bool(text) and self.patterns[lang].search(fold(text)) is not None
+
+
 class Line(Strict):
     """One thing the client can say: one message, or a burst of several."""
 
@@ -77,6 +140,7 @@ class Line(Strict):
     en: list[str] = Field(min_length=1)
     mood: Mood | None = None
     phase: list[Phase] | None = None
+    about: Topics | None = None  # what the line answers: preferred when the trainee asks it
 
     @field_validator("it", "en", mode="before")
     @classmethod
