@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Container, Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Annotated, Literal, TypeVar
 
@@ -71,6 +71,7 @@ class TextList(Strict):
         return getattr(self, lang)
 
 
+@lru_cache(maxsize=64)  # a turn folds the trainee's message once for every tagged line
 def fold(text: str) -> str:
     """Text as topic keywords are matched: lower case, accents and apostrophes' shapes
     ignored, so "perché", "Perche" and "PERCHÉ" are the same word, and so are "l'" and "l’"."""
@@ -128,9 +129,38 @@ class Topics(Strict):
             for lang in LANGUAGES
         }
 
+    @cached_property
+    def keyword_patterns(self) -> dict[Language, list[tuple[int, re.Pattern[str]]]]:
+        """A language's keywords, each as (its number of words, its regex), most words first."""
+        return {
+            lang: sorted(
+                (
+                    (
+                        len(k.split()),
+                        re.compile(r"(?<!\w)" + re.escape(fold(k)).replace(r"\ ", r"\s+")),
+                    )
+                    for k in getattr(self, lang)
+                ),
+                key=lambda pair: -pair[0],
+            )
+            for lang in LANGUAGES
+        }
+
     def matches(self, text: str, lang: Language) -> bool:
         """Whether `text` (a trainee message) talks about this, in `lang`."""
         return bool(text) and self.patterns[lang].search(fold(text)) is not None
+
+    def score(self, text: str, lang: Language) -> int:
+        """How specifically `text` talks about this, in `lang`: 0 when no keyword matches,
+        else the number of words of the longest keyword that matches. A phrase ("every
+        week", "how long will it take") is more specific than a single word or stem, which
+        all count the same ("achieve" no more than "child")."""
+        if not text:
+            return 0
+        folded = fold(text)
+        if self.patterns[lang].search(folded) is None:  # one search for most lines
+            return 0
+        return next((n for n, pattern in self.keyword_patterns[lang] if pattern.search(folded)), 0)
 
 
 class Line(Strict):

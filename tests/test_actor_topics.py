@@ -218,6 +218,46 @@ def test_the_service_answers_the_question_asked(client: TestClient, catalog: Cat
     ]
 
 
+# ------------------------------------------- the second review: words used in another sense
+
+OUT_OF_SENSE = [
+    # (persona, language, question, the start of the line that restates another question)
+    ("needs-approval", "en", "How was your week at the company?", "A regular time to talk?"),
+    ("needs-approval", "it", "Com'è andata la settimana in azienda?", "Sentirci a scadenza"),
+    ("yes-then-sells", "en", "Do you trust your bank?", 'Honestly? When someone tells me "maybe"'),
+    ("impossible-idea", "en", "Which page is giving you trouble?", "What do I expect from"),
+    ("endless-whatsapp", "en", "How long will the developer take?", "So: I've been organising"),
+]
+
+
+@pytest.mark.parametrize(("persona", "language", "asked", "wrong"), OUT_OF_SENSE)
+def test_a_word_used_in_another_sense_does_not_get_the_answer_to_another_question(
+    catalog: Catalog, persona: str, language: str, asked: str, wrong: str
+) -> None:
+    """Second play review, N1: "week", "trust", "page" and "how long" matched questions about
+    something else, and the answer, which restates its own question, showed it."""
+    lines = [line for beat in catalog.personas[persona].lines.values() for line in beat]
+    [line] = [line for line in lines if line.messages(language)[0].startswith(wrong)]  # type: ignore[arg-type]
+    assert line.about is not None
+    assert line.about.score(asked, language) == 0  # type: ignore[arg-type]
+    for seed in range(200, 215):
+        script = _play(catalog, persona, language, [asked], "medium", seed)
+        for reply in script.turns[0].replies:
+            assert not reply.content.startswith(wrong), (seed, reply.content)
+
+
+@pytest.mark.parametrize("seed", range(200, 215))
+def test_how_long_will_the_developer_take_gets_the_developer(catalog: Catalog, seed: int) -> None:
+    """EN seed 206: the wedding business's history ("how long") won the tie with the line on
+    the developer, by the draw."""
+    script = _play(
+        catalog, "endless-whatsapp", "en", ["How long will the developer take?"], "medium", seed
+    )
+    [turn] = script.turns
+    assert turn.beat == "answer_question"
+    assert "developer" in turn.replies[0].content, turn.replies[0].content
+
+
 # ---------------------------------------------------------------- the order of preference
 
 
@@ -281,8 +321,9 @@ def test_the_text_just_said_is_not_said_again_even_when_it_answers() -> None:
 
 
 def test_without_a_matching_line_the_order_is_the_one_before_topics() -> None:
-    """The order before topics (clash, times said, phase, mood, recency) with the same ties:
-    a session where nothing matches plays the lines it always played, seed for seed."""
+    """The order before topics (clash, times said, phase, mood, recency) with the same ties
+    when every line is tagged: a beat whose lines all answer something plays, when nothing
+    matches, the lines it always played, seed for seed."""
     moods, phases = [None, "warm", "neutral", "cold"], [None, ["testing"], ["closing"]]
     rnd = random.Random(0)
     for _ in range(300):
@@ -310,6 +351,43 @@ def test_without_a_matching_line_the_order_is_the_one_before_topics() -> None:
         expected = random.Random(seed).choice([i for i, r in enumerate(ranks) if r == min(ranks)])
         unrelated = _asked("Nice weather today.")
         assert _pick(lines, used, state, random.Random(seed), clash, unrelated) == expected
+
+
+def _scored(message: str):  # type: ignore[no-untyped-def]
+    return lambda line: 0 if line.about is None else line.about.score(message, "en")
+
+
+def test_a_phrase_matched_beats_a_single_word() -> None:
+    """A line matching a phrase of the question is more specific than one matching a word."""
+    lines = [
+        _line("talk", en=["talk"], it=["parl"]),
+        _line("regular", en=["talk every", "every week"], it=["ogni settimana"]),
+        _line("weather", en=["weather"], it=["tempo"]),
+    ]
+    message = "Shall we talk every week?"
+    for seed in range(20):
+        assert _pick(lines, [], _state(), random.Random(seed), asked=_scored(message)) == 1
+    about = lines[1].about
+    assert about is not None
+    assert about.score(message, "en") == 2 and about.score("every week", "it") == 0
+    assert lines[0].about is not None and lines[0].about.score(message, "en") == 1
+    assert about.score("Nothing here", "en") == 0 and about.score("", "en") == 0
+
+
+def test_with_no_line_on_topic_the_untagged_lines_come_before_other_answers() -> None:
+    """A line written for one question restates it ("What do I expect from the site?"): with
+    nothing on topic a filler comes first, and the tagged lines only once it has been said."""
+    lines = [
+        _line("kids", **KIDS),
+        _line("filler", "cold", ["closing"]),  # the wrong mood and phase, but untagged
+        _line("money", en=["money"], it=["soldi"]),
+    ]
+    unrelated = _scored("Nice weather today.")
+    for seed in range(20):
+        rng = random.Random(seed)
+        assert _pick(lines, [], _state(), rng, asked=unrelated) == 1
+        assert _pick(lines, [1], _state(), rng, asked=unrelated) in (0, 2)  # said: the others
+        assert _pick(lines, [], _state(), rng, asked=_scored("And your kids?")) == 0
 
 
 # ---------------------------------------------------------------- keywords and the catalogue

@@ -2,10 +2,11 @@
 
 The offline actor picks scripted lines from the persona card; it is deterministic for a
 session seed. It answers what the trainee asked: a line whose `about` matches the trainee's
-message comes first. Otherwise it says every line of a beat before it repeats one (then the
-least said and least recent first), best fit for phase and mood first. It does not send a
-text twice in one turn, nor a text of its previous turn, while the beat has another line; a
-burst stops short rather than repeat itself.
+message comes first, the most specific match first; a line written to answer another
+question comes after the untagged ones. Otherwise it says every line of a beat before it
+repeats one (then the least said and least recent first), best fit for phase and mood
+first. It does not send a text twice in one turn, nor a text of its previous turn, while
+the beat has another line; a burst stops short rather than repeat itself.
 """
 
 from __future__ import annotations
@@ -76,41 +77,49 @@ def _pick(
     state: ClientState,
     rng: random.Random,
     clash: Callable[[Line], int] = lambda line: 0,
-    asked: Callable[[Line], bool] = lambda line: False,
+    asked: Callable[[Line], int] = lambda line: 0,
 ) -> int:
     """The line of a beat that answers the trainee, else the best for the client's mood and
     phase, the ones said least first.
 
     `used` lists the indices already said for this beat, in order (`state.used_lines[beat]`);
-    `clash(line)` > 0 marks a line whose text was just said; `asked(line)` marks a line on the
-    topic of the trainee's message (its `about` matches). Lines are ranked by, in order:
+    `clash(line)` > 0 marks a line whose text was just said; `asked(line)` > 0 marks a line on
+    the topic of the trainee's message (its `about` matches), the higher the more specific the
+    match (`Topics.score`: the number of words of the longest keyword matched, so a phrase
+    beats a single word). Lines are ranked by, in order:
 
     1. no clash: never the text just said, even when it answers (the beat's other lines do);
     2. fewest times said, where a line on topic said only once counts as unused: a question
        asked again gets the same answer once more rather than something unrelated, but not a
        third time while the beat has lines said less, so the client does not loop on one
        line (play review, section 1);
-    3. on topic: among lines said as often, the one that answers what was asked;
-    4. fewest times said (an unused line on topic before the one said once);
-    5. the phase fits; 6. the mood fits (the client's mood, untagged, the next mood, the
+    3. on topic, the most specific match first: among lines said as often, the one that
+       answers what was asked, a line matching a phrase ("every week") before one matching
+       a single word;
+    4. not an answer to another question: a line without `about` (a filler, a deflection)
+       before a line written for a topic the trainee did not ask about, which would restate
+       a question nobody asked (second play review, N1);
+    5. fewest times said (an unused line on topic before the one said once);
+    6. the phase fits; 7. the mood fits (the client's mood, untagged, the next mood, the
        opposite one): an answer to the question asked beats a better tone;
-    7. said least recently.
+    8. said least recently.
 
     Ties go to `rng`, so the same seed picks the same line. With no line on topic the order
-    is the one without topics: no clash, fewest said, phase, mood, recency.
+    is: no clash, fewest said, untagged before tagged, phase, mood, recency.
     """
     if not lines:
         raise ValueError("a beat with no lines")  # the catalogue forbids it
     times = Counter(used)
     last = {index: position for position, index in enumerate(used)}
 
-    def rank(i: int) -> tuple[int, int, bool, int, bool, int, int]:
+    def rank(i: int) -> tuple[int, int, int, bool, int, bool, int, int]:
         line = lines[i]
-        on_topic = asked(line)
-        fresh = 0 if on_topic and times[i] == 1 else times[i]
+        score = int(asked(line))
+        fresh = 0 if score and times[i] == 1 else times[i]
+        stray = line.about is not None and not score  # the answer to another question
         misfit = line.phase is not None and state.phase not in line.phase
         distance = _mood_distance(line, state.mood)
-        return clash(line), fresh, not on_topic, times[i], misfit, distance, last.get(i, -1)
+        return clash(line), fresh, -score, stray, times[i], misfit, distance, last.get(i, -1)
 
     ranks = [rank(i) for i in range(len(lines))]
     best = min(ranks)
@@ -164,8 +173,8 @@ class OfflineActor:
 
         message = _last_trainee(history)
 
-        def asked(line: Line) -> bool:
-            return line.about is not None and line.about.matches(message, language)
+        def asked(line: Line) -> int:
+            return 0 if line.about is None else line.about.score(message, language)
 
         for n, beat in enumerate(beats):
             used = state.used_lines.setdefault(beat, [])
