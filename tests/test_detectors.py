@@ -1673,9 +1673,14 @@ PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Nessun problema, mi mandi pure tutti gli screenshot che vuole, le rispondo "
                 "subito.",
                 "Va bene, le faccio il configuratore 3D per la fiera, tutto con lo stesso budget.",
+                "Decide lei, facciamo come preferisce.",
+                "Va bene, facciamo come vuole lei.",
             ],
             [
                 "Le do un consiglio: tenga i titoli.",
+                # a choice between the trainee's own options is not giving in (review 2, N3)
+                "Quali modelli mettiamo in evidenza? Decide lei, facciamo come preferisce.",
+                "Galleria o presentazione, come preferisce lei.",
                 "Potremmo farlo con lo stesso budget, ma ci vorrebbero due mesi.",
                 "Mi mandi i preventivi prima che partano, li controllo io.",
             ],
@@ -1687,8 +1692,13 @@ PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "OK, I'll give you the discount, actually for now it's free.",
                 "Fine, I'll build the 3D configurator for the fair, all on the same budget.",
                 "OK, let's change the site again however you want, no problem.",
+                "You decide, whatever you prefer.",
+                "Fine, whatever you want.",
             ],
             [
+                # a choice between the trainee's own options is not giving in (review 2, N3)
+                "Which models should we feature? You decide, whatever you prefer.",
+                "A gallery or a slideshow, whatever you prefer.",
                 "We could build it on the same budget, but it would take two months.",
                 "It's not free: we haven't signed anything yet.",
                 "Send me all the quotes you want me to check before they go out.",
@@ -1790,6 +1800,113 @@ PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
         "en": (
             ["I understand, it's a hard time for everyone.", "You're right, I understand."],
             ["I understand.", "I see.", "OK, I understand."],
+        ),
+    },
+    # Review 2 (N2): only the trainee sending (or having sent) the reminder by e-mail moves the
+    # payment to e-mail; asking the client to write when he is ready does not.
+    "email_channel": {
+        "it": (
+            [
+                "Le mando una mail con il sollecito.",
+                "Le ho mandato una mail per le fatture non pagate.",
+            ],
+            [
+                "Se le è più comodo, mi mandi pure una mail quando ha le idee più chiare sulle "
+                "parcelle, senza fretta.",
+                "Mi mandi pure la mail con le fatture.",
+                "Mandami le fatture per mail.",
+            ],
+        ),
+        "en": (
+            [
+                "I'll email you the reminder.",
+                "I sent you an e-mail about the unpaid invoices.",
+                "I've sent you the payment reminder by email.",
+            ],
+            [
+                "If it's easier, send me an email when you have a clearer idea about the "
+                "invoices, no pressure.",
+                "Send me the invoices by e-mail when you're ready.",
+                "Feel free to drop us an email about the payments.",
+            ],
+        ),
+    },
+    # N3: "X can be done, but I suggest Y" is a sustainable alternative.
+    "alternative": {
+        "it": (
+            [
+                "Il configuratore si può fare, ma in tre settimane non è sostenibile: le propongo "
+                "una galleria di composizioni con preventivo rapido. Che ne pensa?",
+                "È fattibile, però le suggerisco di partire dalla galleria.",
+            ],
+            [
+                "Il configuratore si può fare, ma ci vogliono tre mesi.",
+                "Si può fare? Le propongo di sentirci domani.",
+            ],
+        ),
+        "en": (
+            [
+                "The configurator can be done, but not in three weeks: I suggest a gallery of "
+                "layouts with a quick quote form. What do you think?",
+                "It's doable, but I'd recommend starting with the gallery.",
+            ],
+            [
+                "The configurator can be done, but it takes three months.",
+                "Can it be done? I suggest we talk tomorrow.",
+            ],
+        ),
+    },
+    # N4: IT/EN parity.
+    "reassurance": {
+        "it": (
+            [
+                "Ci sono le tre parcelle arretrate. Non è urgente, vorrei solo capire insieme "
+                "come organizzarci.",
+                "Niente di urgente, ne parliamo con calma.",
+            ],
+            ["Non è urgente?", "Se non è urgente, ne parliamo domani."],
+        ),
+        "en": (
+            ["It's not urgent, I'd just like us to work out a plan together."],
+            ["Is it not urgent?", "If it's not urgent, we'll talk tomorrow."],
+        ),
+    },
+    "paraphrase": {
+        "it": (
+            ["Ho l'impressione che lei cerchi un consulente che tenga la linea, anche con lei."],
+            ["Ho fatto una buona impressione?"],
+        ),
+        "en": (
+            [
+                "I sense you want an advisor who holds the line, even with you. Is that fair?",
+                "I get the feeling you're looking for someone to guide you.",
+            ],
+            ["I sense some tension.", "I get the feeling I should call later."],
+        ),
+    },
+    "commitment": {
+        "it": (
+            [
+                "Allora ci risentiamo a inizio settembre, la chiamo io.",
+                "La chiamo io a inizio settembre.",
+                "La chiamo a settembre.",
+            ],
+            [
+                "Forse la chiamo a settembre.",
+                "Non la chiamo fino a settembre.",
+                "A settembre vedremo.",
+            ],
+        ),
+        "en": (
+            [
+                "Great, I'll call you at the start of September.",
+                "I'll call you in September.",
+            ],
+            [
+                "Maybe I'll call you in September.",
+                "I won't call you before September.",
+                "I'll call you, may I ask one thing?",
+            ],
         ),
     },
 }
