@@ -16,38 +16,12 @@ from pathlib import Path
 import pytest
 import yaml
 from fastapi.testclient import TestClient
+from test_actor_variety import DRILLS, PERSONAS, _play
 
 from app.catalog import PERSONAS_DIR, PROMPTS_DIR, Catalog, CatalogError, Line, load_catalog
 from app.engine.actors import OfflineActor, Reply, _mood_distance, _pick
 from app.engine.director import ClientState, observe, opening
-from app.engine.script import Script, Turn, play_script
-
-PERSONAS = [
-    "after-hours-caller",
-    "disorganized",
-    "doesnt-listen",
-    "endless-whatsapp",
-    "free-advice-seeker",
-    "impossible-idea",
-    "loyal-debtor",
-    "needs-approval",
-    "yes-then-sells",
-]
-DRILLS = Path(__file__).resolve().parents[1] / "transcripts" / "drills"
-
-
-def _play(
-    catalog: Catalog, persona: str, language: str, turns: list[str], difficulty: str, seed: int
-) -> Script:
-    return play_script(
-        catalog=catalog,
-        persona=catalog.personas[persona],
-        language=language,  # type: ignore[arg-type]
-        difficulty=difficulty,  # type: ignore[arg-type]
-        seed=seed,
-        turns=turns,
-        actor=OfflineActor(),
-    )
+from app.engine.script import Turn
 
 
 def _lines(catalog: Catalog, persona: str, turn: Turn) -> list[Line]:
