@@ -385,15 +385,20 @@ HALF_REPLY = "Well, that is not what I asked for at all."
 @pytest.mark.parametrize("accept", ["application/json", "text/event-stream"])
 @pytest.mark.parametrize(
     "ending",
-    [EndStream(1, HALF_REPLY), EndStream(1, HALF_REPLY, finish_reason="")],
-    ids=["no-finish-no-done", "empty-finish-reason"],
+    [
+        EndStream(1, HALF_REPLY),
+        EndStream(1, HALF_REPLY, finish_reason=""),
+        EndStream(1, HALF_REPLY, finish_reason="content_filter", done=True),
+    ],
+    ids=["no-finish-no-done", "empty-finish-reason", "content-filter"],
 )
 def test_a_stream_that_ends_early_but_cleanly_is_incomplete_and_retryable(
     client: TestClient, stub: StubLLM, database_url: str, accept: str, ending: EndStream
 ) -> None:
     """A proxy or upstream that stops a stream early ends the response cleanly, with neither
     a finish_reason nor [DONE]: the half reply is not the client's answer. An empty
-    finish_reason (old Ollama and SGLang send one on every chunk) is no end either."""
+    finish_reason (old Ollama and SGLang send one on every chunk) is no end either, and a
+    reply the endpoint's content filter stopped is cut short too."""
     sid = start(client)["session"]["id"]
     stub.script(ending)
     response = say(client, sid, "Tell me more about the idea.", accept=accept)

@@ -23,6 +23,10 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 Purpose = Literal["actor", "grader"]
 StructuredMode = Literal["json_schema", "json_object", "text"]
 PLACEHOLDER_KEY = "not-needed"  # local servers (Ollama, llama.cpp, vLLM) accept any key
+FILTERED = (  # Azure and OpenAI stop a reply their content filter objects to with this
+    "the model endpoint's content filter cut the stream before the reply was finished "
+    "(finish_reason: content_filter)"
+)
 TRUNCATED = (
     "the model endpoint ended the stream before the reply was finished "
     "(no finish_reason, no [DONE])"
@@ -209,11 +213,12 @@ class LLMClient:
         A reply is over at a chunk with a finish_reason (OpenAI, vLLM, Ollama and llama.cpp
         send one last; "length", max_tokens reached, is the model's reply too) or at `[DONE]`
         (some proxies send no finish_reason). A body that ends cleanly with neither is a
-        stream cut short, by a proxy or the upstream, the same failure as a dropped one."""
+        stream cut short, by a proxy or the upstream, the same failure as a dropped one; so
+        is a reply the endpoint's content filter stopped (`content_filter`)."""
         record = CallRecord(purpose, model, version)
         started = time.perf_counter()
         parts: list[str] = []
-        finished = False
+        finished: str | None = None
         try:
             stream = self._refusing(
                 self._open,
@@ -225,15 +230,16 @@ class LLMClient:
             thinking = ThinkingFilter()
             for chunk in stream:
                 delta, finish, usage = _read_chunk(chunk)
-                finished = finished or finish
+                finished = finish or finished
                 if usage is not None:
                     record.tokens_in, record.tokens_out = usage
                 if delta and (text := thinking.feed(delta)):
                     parts.append(text)
                     yield text
-            if not (finished or stream.done):
-                record.outcome, record.error = "error", TRUNCATED
-                raise LLMError(TRUNCATED, "".join(parts))
+            if finished == "content_filter" or not (finished or stream.done):
+                cut = FILTERED if finished else TRUNCATED
+                record.outcome, record.error = "error", cut
+                raise LLMError(cut, "".join(parts))
             if tail := thinking.close():
                 yield tail
         except (openai.APIError, ValueError) as exc:
@@ -315,10 +321,10 @@ class LLMClient:
 
 def _read_chunk(
     chunk: Any,
-) -> tuple[str | None, bool, tuple[int | None, int | None] | None]:
-    """The text delta, whether it carries a finish_reason, and the (prompt, completion) token
-    counts of one streamed chunk. An empty finish_reason is none: older Ollama and SGLang
-    send "" on every chunk."""
+) -> tuple[str | None, str | None, tuple[int | None, int | None] | None]:
+    """The text delta, the finish_reason, and the (prompt, completion) token counts of one
+    streamed chunk. An empty finish_reason is none: older Ollama and SGLang send "" on every
+    chunk."""
     try:
         usage = chunk.get("usage")
         tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens")) if usage else None
@@ -328,7 +334,7 @@ def _read_chunk(
         finish = choice.get("finish_reason")
     except (AttributeError, IndexError, KeyError, TypeError) as exc:
         raise ValueError(f"the model endpoint streamed a malformed chunk: {chunk!r:.200}") from exc
-    finished = isinstance(finish, str) and bool(finish)
+    finished = finish if isinstance(finish, str) and finish else None
     return (delta if isinstance(delta, str) else None), finished, tokens
 
 
