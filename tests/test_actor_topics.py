@@ -9,16 +9,16 @@ the actor, as `sparring practise` plays them, and once through the REST API.
 from __future__ import annotations
 
 import random
-import shutil
 from collections import Counter
 from pathlib import Path
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
-from test_actor_variety import DRILLS, PERSONAS, _play
+from test_actor_variety import DRILLS, PERSONAS, _play, play_over_api
+from test_catalog import copy_catalog
 
-from app.catalog import PERSONAS_DIR, PROMPTS_DIR, Catalog, CatalogError, Line, load_catalog
+from app.catalog import Catalog, CatalogError, Line, load_catalog
 from app.engine.actors import OfflineActor, Reply, _mood_distance, _pick
 from app.engine.director import ClientState, observe, opening
 from app.engine.script import Turn
@@ -176,20 +176,12 @@ def test_the_service_answers_the_question_asked(client: TestClient, catalog: Cat
     """Through the REST API with the offline engine: the actor gets the trainee's message from
     the stored conversation, and plays the same lines as in memory."""
     body = {"persona_id": "needs-approval", "language": "it", "difficulty": "medium", "seed": 41}
-    started = client.post("/api/sessions", json=body)
-    assert started.status_code == 201, started.text
-    sid = started.json()["session"]["id"]
-    for text in NEXT_STEPS["it"]:
-        response = client.post(f"/api/sessions/{sid}/messages", json={"content": text})
-        assert response.status_code == 200, response.text
-    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
-    assert (messages[-2]["role"], messages[-2]["content"]) == ("trainee", NEXT_STEPS["it"][-1])
-    assert messages[-1]["role"] == "client"
-    assert SAYS_YES["it"] in messages[-1]["content"]
+    _, messages = play_over_api(client, body, NEXT_STEPS["it"])
+    assert messages[-2] == ("trainee", NEXT_STEPS["it"][-1])
+    assert messages[-1][0] == "client"
+    assert SAYS_YES["it"] in messages[-1][1]
     script = _play(catalog, "needs-approval", "it", NEXT_STEPS["it"], "medium", 41)
-    assert [(m["role"], m["content"]) for m in messages] == [
-        (m.role, m.content) for m in script.transcript
-    ]
+    assert messages == [(m.role, m.content) for m in script.transcript]
 
 
 # ------------------------------------------- the second review: words used in another sense
@@ -392,13 +384,6 @@ def test_keywords_match_whole_words_and_stems_whatever_the_case_and_accents() ->
     assert not about.matches("figli", "en")  # each language has its own words
     single = _line("x", it="figli", en="kids").about  # one keyword may be given as a string
     assert single is not None and single.it == ["figli"] and single.en == ["kids"]
-
-
-def copy_catalog(tmp_path: Path) -> tuple[Path, Path]:
-    personas, prompts = tmp_path / "personas", tmp_path / "prompts"
-    shutil.copytree(PERSONAS_DIR, personas)
-    shutil.copytree(PROMPTS_DIR, prompts)
-    return personas, prompts
 
 
 @pytest.mark.parametrize(

@@ -279,19 +279,27 @@ def test_states_stored_before_the_fix_still_load_and_play(catalog: Catalog) -> N
 # ---------------------------------------------------------------- through the service
 
 
-def test_the_service_plays_the_same_varied_session(client: TestClient, catalog: Catalog) -> None:
-    """The service hands the actor the stored conversation: same lines as in memory."""
-    body = {"persona_id": "yes-then-sells", "language": "en", "difficulty": "easy", "seed": 5}
+def play_over_api(
+    client: TestClient, body: dict[str, object], turns: list[str]
+) -> tuple[str, list[tuple[str, str]]]:
+    """A session played through the REST API until the turns run out or the client ends it:
+    its id and the stored (role, content) of every message."""
     started = client.post("/api/sessions", json=body)
     assert started.status_code == 201, started.text
     sid = started.json()["session"]["id"]
-    for text in PASSIVE["en"]:
+    for text in turns:
         response = client.post(f"/api/sessions/{sid}/messages", json={"content": text})
         assert response.status_code == 200, response.text
         if response.json()["session"]["status"] != "active":
             break
-    detail = client.get(f"/api/sessions/{sid}").json()
-    said = [(m["role"], m["content"]) for m in detail["messages"]]
+    messages = client.get(f"/api/sessions/{sid}").json()["messages"]
+    return sid, [(m["role"], m["content"]) for m in messages]
+
+
+def test_the_service_plays_the_same_varied_session(client: TestClient, catalog: Catalog) -> None:
+    """The service hands the actor the stored conversation: same lines as in memory."""
+    body = {"persona_id": "yes-then-sells", "language": "en", "difficulty": "easy", "seed": 5}
+    sid, said = play_over_api(client, body, PASSIVE["en"])
     script = _play(catalog, "yes-then-sells", "en", PASSIVE["en"], "easy", 5)
     assert said == [(m.role, m.content) for m in script.transcript]
     assert_varied(catalog, "yes-then-sells", script, "service")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import Reply, Status, StubLLM
-from test_llm_engine import trainee_client
+from test_llm_engine import llm_settings, trainee_client
 
 from app.catalog import Catalog
 from app.config import Settings
@@ -108,18 +108,6 @@ def test_a_drill_file_with_an_invisible_turn_is_refused_when_loaded(
 def stub() -> Iterator[StubLLM]:
     with StubLLM(lambda _body: CLIENT_LINE) as server:
         yield server
-
-
-def llm_settings(stub: StubLLM, database_url: str) -> Settings:
-    stub.reset()
-    return Settings(
-        database_url=database_url,
-        llm_base_url=stub.base_url,
-        actor_model="actor-model",
-        grader_model="grader-model",
-        llm_timeout=2.0,
-        llm_max_retries=0,
-    )
 
 
 def test_a_model_failure_mid_drill_ends_the_session_and_names_it(

@@ -136,15 +136,20 @@ def test_the_patterns_leave_neutral_forms_alone(text: str) -> None:
     assert not any(p.search(text) for p in FORBIDDEN)
 
 
+def _offending(texts: list[tuple[str, str, str]], patterns: list[re.Pattern[str]]) -> list[str]:
+    """Where each text matches a pattern: its file, its place in the file, the words."""
+    return [
+        f"{relative} {path}: {found.group(0)!r} in {text!r}"
+        for relative, path, text in texts
+        for pattern in patterns
+        if (found := pattern.search(text))
+    ]
+
+
 def test_trainee_facing_italian_is_gender_neutral() -> None:
     texts = list(trainee_facing_texts())
     assert len(texts) > 300, "the scan found too few texts: has the layout of the files changed?"
-    found = [
-        f"{relative} {path}: {pattern.search(text).group(0)!r} in {text!r}"  # type: ignore[union-attr]
-        for relative, path, text in texts
-        for pattern in FORBIDDEN
-        if pattern.search(text)
-    ]
+    found = _offending(texts, FORBIDDEN)
     assert not found, "masculine-only forms addressed to the trainee:\n" + "\n".join(found)
 
 
@@ -203,10 +208,5 @@ def test_the_patterns_leave_neutral_phrasings_alone(text: str) -> None:
 def test_suggested_phrasings_assume_no_gender_and_no_name_for_the_trainee() -> None:
     texts = list(suggested_phrasings())
     assert len(texts) > 100, "the scan found too few phrasings: has the layout changed?"
-    found = [
-        f"{relative} {path}: {pattern.search(text).group(0)!r} in {text!r}"  # type: ignore[union-attr]
-        for relative, path, text in texts
-        for pattern in FIRST_PERSON
-        if pattern.search(text)
-    ]
+    found = _offending(texts, FIRST_PERSON)
     assert not found, "a gender or a name given to the trainee:\n" + "\n".join(found)

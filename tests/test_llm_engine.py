@@ -72,10 +72,9 @@ def stub() -> Iterator[StubLLM]:
         yield server
 
 
-@pytest.fixture
-def settings(stub: StubLLM, database_url: str) -> Settings:
+def llm_settings(stub: StubLLM, database_url: str) -> Settings:
+    """The llm engine on a fresh stub: no retries, a short timeout."""
     stub.reset()
-    stub.responder = responder
     return Settings(
         database_url=database_url,
         llm_base_url=stub.base_url,
@@ -84,6 +83,13 @@ def settings(stub: StubLLM, database_url: str) -> Settings:
         llm_timeout=2.0,
         llm_max_retries=0,
     )
+
+
+@pytest.fixture
+def settings(stub: StubLLM, database_url: str) -> Settings:
+    configured = llm_settings(stub, database_url)
+    stub.responder = responder
+    return configured
 
 
 @contextmanager
