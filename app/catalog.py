@@ -85,6 +85,11 @@ _KEYWORD = re.compile(r"[^\W_]+(?:(?: |-|')[^\W_]+)*")
 MIN_KEYWORD = 3  # shorter stems ("di", "un") would match almost any message
 
 
+def _keyword(keyword: str) -> str:
+    """A keyword as a regex: folded, escaped, any run of blanks between its words."""
+    return re.escape(fold(keyword)).replace(r"\ ", r"\s+")
+
+
 class Topics(Strict):
     """What a line talks about (`about`): keywords or word stems in every language. The
     line answers a trainee message holding a word that begins with one of them
@@ -121,11 +126,7 @@ class Topics(Strict):
     def patterns(self) -> dict[Language, re.Pattern[str]]:
         """One regex a language: any keyword at the start of a word (a stem or a whole word)."""
         return {
-            lang: re.compile(
-                r"(?<!\w)(?:"
-                + "|".join(re.escape(fold(k)).replace(r"\ ", r"\s+") for k in getattr(self, lang))
-                + ")"
-            )
+            lang: re.compile(rf"(?<!\w)(?:{'|'.join(map(_keyword, getattr(self, lang)))})")
             for lang in LANGUAGES
         }
 
@@ -135,10 +136,7 @@ class Topics(Strict):
         return {
             lang: sorted(
                 (
-                    (
-                        len(k.split()),
-                        re.compile(r"(?<!\w)" + re.escape(fold(k)).replace(r"\ ", r"\s+")),
-                    )
+                    (len(k.split()), re.compile(rf"(?<!\w){_keyword(k)}"))
                     for k in getattr(self, lang)
                 ),
                 key=lambda pair: -pair[0],
@@ -148,7 +146,7 @@ class Topics(Strict):
 
     def matches(self, text: str, lang: Language) -> bool:
         """Whether `text` (a trainee message) talks about this, in `lang`."""
-        return bool(text) and self.patterns[lang].search(fold(text)) is not None
+        return self.score(text, lang) > 0
 
     def score(self, text: str, lang: Language) -> int:
         """How specifically `text` talks about this, in `lang`: 0 when no keyword matches,
