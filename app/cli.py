@@ -9,19 +9,20 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Container, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn, cast
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-import yaml
 
+from app import cli_common as common
 from app.calibration import calibrate_command
-from app.catalog import Catalog, CatalogError, Language, Persona, load_catalog
+from app.catalog import Catalog
 from app.cli_assignments import assignments
 from app.cli_llm import llm_check
-from app.cli_options import LangOption, TokenOption, UrlOption
+from app.cli_options import OutputOption, TokenOption, UrlOption
+from app.cli_personas import personas
 from app.cli_practise import practise
 from app.cli_usage import usage_command
 from app.cli_users import users
@@ -29,14 +30,11 @@ from app.engine.grader import HEURISTIC_GRADER
 
 if TYPE_CHECKING:
     import httpx
-    from sqlmodel import Session
 
-    from app.config import Settings
     from app.drills import Drill, DrillResult, Player
     from app.transfer import ExportBundle
 
 cli = typer.Typer(help="Sparring: practise with difficult clients.", no_args_is_help=True)
-personas = typer.Typer(help="Persona cards.", no_args_is_help=True)
 cli.add_typer(personas, name="personas")
 cli.add_typer(users, name="users")
 cli.add_typer(assignments, name="assignments")
@@ -56,136 +54,7 @@ def _settings_first() -> None:
     try:
         get_settings()
     except ValidationError as exc:
-        _fail(settings_problem(exc))
-
-
-OutputOption = Annotated[
-    Path | None, typer.Option("-o", "--output", help="default: standard output")
-]
-CardOutputOption = Annotated[
-    Path | None,
-    typer.Option(
-        "-o", "--output", help="default: personas/drafts/ID.yaml until the card is complete"
-    ),
-]
-DRAFTS = "drafts"  # under the personas folder: cards being written, which the server ignores
-ForceOption = Annotated[bool, typer.Option("--force", help="overwrite an existing file")]
-
-
-# ---------------------------------------------------------------- shared helpers
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    from app.config import get_settings
-
-    return get_settings()
-
-
-def _catalog() -> Catalog:
-    settings = _settings()
-    try:
-        return load_catalog(settings.personas_dir, settings.prompts_dir)
-    except CatalogError as exc:
-        _fail(str(exc))
-
-
-def _persona(catalog: Catalog, persona_id: str) -> Persona:
-    found = catalog.personas.get(persona_id)
-    if found is None:
-        _fail(f"unknown persona '{persona_id}'; known: {', '.join(sorted(catalog.personas))}")
-    return found
-
-
-def _language(value: str | None) -> Language:
-    """--lang as given, or SPARRING_LANGUAGE when it is left out."""
-    if value is None:
-        return _settings().language
-    if value not in ("it", "en"):
-        _fail(f"--lang must be it or en, not {value!r}", 2)
-    return cast("Language", value)
-
-
-@contextmanager
-def _remote(url: str, token: str | None) -> Iterator[httpx.Client]:
-    """An HTTP client for the server at `url`, sending the API token."""
-    import httpx
-
-    if not token:
-        _fail("--url needs an API token: --token or SPARRING_TOKEN", 2)
-    headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=300) as client:
-        yield client
-
-
-def _call(
-    client: httpx.Client, method: str, path: str, allow: Container[int] = (), **kwargs: Any
-) -> httpx.Response:
-    """One request; a network error or a 4xx/5xx (but those in `allow`) ends the command with
-    the server's words."""
-    import httpx
-
-    try:
-        response = client.request(method, path, **kwargs)
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach {client.base_url}: {exc}")
-    if response.status_code >= 400 and response.status_code not in allow:
-        from app.drills import error_text
-
-        _fail(f"the server answered {response.status_code}: {error_text(response)}")
-    return response
-
-
-@contextmanager
-def _database() -> Iterator[Session]:
-    """This machine's database, as the server configured here uses it."""
-    from sqlalchemy.exc import OperationalError, ProgrammingError
-    from sqlmodel import Session
-
-    from app.cli_users import database_engine, one_line, shown_url
-
-    url = _settings().database_url
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        _fail(f"no database at {url}: start the server once (sparring serve) to create it")
-    engine = database_engine(url)
-    try:
-        with Session(engine, expire_on_commit=False) as db:
-            yield db
-    except (OperationalError, ProgrammingError) as exc:
-        _fail(
-            f"cannot use the database {shown_url(url)}: {one_line(exc)}; start the server once "
-            "to create it"
-        )
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in headers], *[[str(c) for c in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def _write(text: str, output: Path | None) -> None:
-    if output is None:
-        typer.echo(text, nl=not text.endswith("\n"))
-        return
-    try:
-        output.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {output}: {exc}")
-    typer.echo(f"wrote {output}", err=True)
-
-
-def _read_bytes(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+        common.fail(settings_problem(exc))
 
 
 # ---------------------------------------------------------------- serve
@@ -208,8 +77,8 @@ def serve(
 
     from app.cli_users import database_engine
 
-    settings = _settings()
-    _catalog()  # a card that does not validate is one line here, not a failed start-up
+    settings = common.settings()
+    common.catalog()  # a card that does not validate is one line here, not a failed start-up
     database_engine(settings.database_url).dispose()  # so is a database URL it cannot use
     workers = workers or settings.workers
     if workers > 1:
@@ -243,7 +112,7 @@ def drill(
     """Play drill files and check their expectations; exit 1 if any fails (for CI)."""
     from app import drills
 
-    catalog = _catalog()
+    catalog = common.catalog()
     loaded: list[tuple[Path, Drill]] = []
     problems: list[str] = []
     for path in drills.drill_paths(files):
@@ -254,14 +123,14 @@ def drill(
     for problem in problems:
         typer.echo(f"error: {problem}", err=True)
     if problems:
-        _fail(f"{len(problems)} drill file(s) are invalid; nothing was played", 2)
+        common.fail(f"{len(problems)} drill file(s) are invalid; nothing was played", 2)
     if not loaded:
-        _fail("no drill files found", 2)
+        common.fail("no drill files found", 2)
     with _player(catalog, url, token) as player:
         results = _play_all(loaded, player)
     _report(results)
     if junit is not None:
-        _write(drills.junit_xml(results), junit)
+        common.write(drills.junit_xml(results), junit)
     if not all(r.ok for r in results):
         raise typer.Exit(1)
 
@@ -271,12 +140,12 @@ def _player(catalog: Catalog, url: str | None, token: str | None) -> Iterator[Pl
     from app import drills
 
     if url:
-        with _remote(url, token) as client:
+        with common.remote(url, token) as client:
             yield lambda d: drills.play_remote(d, client)
         return
     from app.engines import build_engines
 
-    engines = build_engines(_settings(), catalog)
+    engines = build_engines(common.settings(), catalog)
     yield lambda d: drills.play_in_memory(d, catalog, engines)
 
 
@@ -311,7 +180,7 @@ def _report(results: list[DrillResult]) -> None:
             )
         )
     headers = ("drill", "persona", "lang", "level", "turns", "outcome", "score", "result")
-    typer.echo(_table(headers, rows))
+    typer.echo(common.table(headers, rows))
     for r in results:
         for problem in [r.error] if r.error else r.failures:
             typer.echo(f"{'ERROR' if r.error else 'FAIL'} {r.path}: {problem}")
@@ -348,11 +217,11 @@ def grade(
     from app.language import guess_language
 
     try:
-        log = read_chatlog(_read_bytes(file), trainee=trainee)
+        log = read_chatlog(common.read_bytes(file), trainee=trainee)
     except ChatLogError as exc:
-        _fail(f"{file}: {exc}")
+        common.fail(f"{file}: {exc}")
     lines = recent(log.lines)
-    language = _language(lang) if lang else guess_language(text for _, text in lines)
+    language = common.language(lang) if lang else guess_language(text for _, text in lines)
     read_as = (
         "" if lang else f", in {'Italian' if language == 'it' else 'English'} (--lang to choose)"
     )
@@ -369,8 +238,8 @@ def grade(
             "engine": engine,
             "messages": [{"role": role, "content": text} for role, text in lines],
         }
-        with _remote(url, token) as client:
-            report = _call(client, "POST", "/api/grade", json=body).json()
+        with common.remote(url, token) as client:
+            report = common.call(client, "POST", "/api/grade", json=body).json()
     else:
         report = _grade_here(persona, language, engine, lines)
     if as_json:
@@ -380,7 +249,7 @@ def grade(
         (c["technique_id"], c["verdict"], "; ".join(e["quote"] for e in c["evidence"])[:70])
         for c in report["criteria"]
     ]
-    typer.echo(_table(("technique", "verdict", "evidence"), rows))
+    typer.echo(common.table(("technique", "verdict", "evidence"), rows))
     typer.echo(report["summary"])
     if report["grader"] == HEURISTIC_GRADER:  # how far to trust it, as the pages say
         from app.web.i18n import Translator
@@ -395,12 +264,12 @@ def _grade_here(
     from app.engine.llm_grader import GradeFailed
     from app.engines import build_engines
 
-    catalog = _catalog()
-    persona = _persona(catalog, persona_id)
-    engines = build_engines(_settings(), catalog)
+    catalog = common.catalog()
+    persona = common.persona(catalog, persona_id)
+    engines = build_engines(common.settings(), catalog)
     chosen = engines.get(engine or engines.default)
     if chosen is None:
-        _fail(f"the '{engine}' engine is not configured here (set SPARRING_LLM_BASE_URL)")
+        common.fail(f"the '{engine}' engine is not configured here (set SPARRING_LLM_BASE_URL)")
     messages = [
         TranscriptMessage(seq=i, role=role, content=text)  # type: ignore[arg-type]
         for i, (role, text) in enumerate(lines, start=1)
@@ -410,7 +279,7 @@ def _grade_here(
             catalog=catalog, persona=persona, language=language, messages=messages, calls=[]
         )
     except GradeFailed as exc:
-        _fail(f"grading failed: {exc}")
+        common.fail(f"grading failed: {exc}")
     return result.model_dump(mode="json") | {"language": language}  # as the API's report
 
 
@@ -432,18 +301,18 @@ def reviews_to_gold(
     from app.models import User
 
     if persona is not None:
-        _persona(_catalog(), persona)
-    with _database() as db:
+        common.persona(common.catalog(), persona)
+    with common.database() as db:
         reviewer_id = None
         if reviewer is not None:
             found = db.exec(select(User).where(User.username == reviewer)).first()
             if found is None:
-                _fail(f"no user named '{reviewer}' here")
+                common.fail(f"no user named '{reviewer}' here")
             reviewer_id = found.id
         ids = reviewed_sessions(db, reviewer_id=reviewer_id, persona_id=persona)
         if not ids:
             by = f" by {reviewer}" if reviewer else ""
-            _fail(f"no session has a coach's verdict{by} yet: review some on the desk first")
+            common.fail(f"no session has a coach's verdict{by} yet: review some on the desk first")
         try:
             folder.mkdir(parents=True, exist_ok=True)
             for session_id in ids:
@@ -451,7 +320,7 @@ def reviews_to_gold(
                 name = f"{gold['persona']}-{gold['language']}-{session_id}.yaml"
                 (folder / name).write_text(gold_yaml(gold), encoding="utf-8")
         except OSError as exc:
-            _fail(f"cannot write to {folder}: {exc}")
+            common.fail(f"cannot write to {folder}: {exc}")
     typer.echo(f"wrote {len(ids)} gold files to {folder}")
     typer.echo(f"next: sparring calibrate --gold-dir {folder} [--engine llm]")
 
@@ -480,11 +349,11 @@ def purge_command(
     try:
         cutoff = datetime.strptime(before, "%Y-%m-%d").replace(tzinfo=UTC)
     except ValueError:
-        _fail(f"--before must be a date like 2026-01-31, not {before!r}", 2)
-    with _database() as db:
+        common.fail(f"--before must be a date like 2026-01-31, not {before!r}", 2)
+    with common.database() as db:
         named = select(User).where(User.username == trainee)
         if trainee is not None and db.exec(named).first() is None:
-            _fail(f"no user named '{trainee}' here")
+            common.fail(f"no user named '{trainee}' here")
         ids = retention.stale_sessions(db, before=cutoff, username=trainee)
         counts = retention.purge(db, ids) if yes else retention.count(db, ids)
     what = (
@@ -515,9 +384,9 @@ def export_(
     from app.errors import ServiceError
 
     if format not in ("json", "md", "csv"):
-        _fail(f"--format must be json, md or csv, not {format!r}", 2)
+        common.fail(f"--format must be json, md or csv, not {format!r}", 2)
     if status not in (None, "active", "ended"):
-        _fail(f"--status must be active or ended, not {status!r}", 2)
+        common.fail(f"--status must be active or ended, not {status!r}", 2)
     filters = {"persona": persona, "status": status, "trainee": trainee, "session": session}
     bundle = _fetch_bundle(filters, url, token)
     if format == "json":
@@ -526,11 +395,11 @@ def export_(
         text = transfer.grades_csv(bundle)
     else:
         try:
-            text = transfer.bundle_markdown(_catalog(), bundle)
+            text = transfer.bundle_markdown(common.catalog(), bundle)
         except ServiceError as exc:
-            _fail(str(exc))
+            common.fail(str(exc))
     typer.echo(f"{len(bundle.sessions)} sessions", err=True)
-    _write(text, output)
+    common.write(text, output)
 
 
 def _fetch_bundle(
@@ -540,10 +409,10 @@ def _fetch_bundle(
 
     if url:
         params = {k: v for k, v in filters.items() if v}
-        with _remote(url, token) as client:
-            data = _call(client, "GET", "/api/exports/sessions.json", params=params).json()
+        with common.remote(url, token) as client:
+            data = common.call(client, "GET", "/api/exports/sessions.json", params=params).json()
         return transfer.ExportBundle.model_validate(data)
-    with _database() as db:
+    with common.database() as db:
         return transfer.export_sessions(
             db=db,
             user=None,
@@ -569,7 +438,7 @@ def _import_in_parts(client: httpx.Client, bundle: ExportBundle) -> dict[str, in
         size, count = len(head), 0
         while count < len(sessions) and (count == 0 or size + len(sessions[count]) < budget):
             size, count = size + len(sessions[count]) + 1, count + 1
-        response = _call(
+        response = common.call(
             client,
             "POST",
             "/api/imports/sessions",
@@ -582,7 +451,7 @@ def _import_in_parts(client: httpx.Client, bundle: ExportBundle) -> dict[str, in
             if count == 1 or not isinstance(limit, int) or limit >= budget:
                 from app.drills import error_text
 
-                _fail(f"the server answered 413: {error_text(response)}")
+                common.fail(f"the server answered 413: {error_text(response)}")
             budget = limit
             continue
         totals.update(response.json())
@@ -609,9 +478,9 @@ def import_(
     from app.models import User
 
     try:
-        data = json.loads(_read_bytes(file).decode("utf-8-sig"))
+        data = json.loads(common.read_bytes(file).decode("utf-8-sig"))
         if isinstance(data, dict) and "session" in data and "sessions" not in data:
-            _fail(
+            common.fail(
                 f"{file} is one session's download (its report card's Export JSON): import "
                 "takes a file from `sparring export` or GET /api/exports/sessions.json"
             )
@@ -619,22 +488,22 @@ def import_(
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        _fail(f"{file}: not a Sparring export: {where}: {first['msg']}")
+        common.fail(f"{file}: not a Sparring export: {where}: {first['msg']}")
     except ValueError as exc:  # not UTF-8, not JSON
-        _fail(f"{file}: not a Sparring export: {exc}")
+        common.fail(f"{file}: not a Sparring export: {exc}")
     if url:
-        with _remote(url, token) as client:
+        with common.remote(url, token) as client:
             counts = _import_in_parts(client, bundle)
     else:
-        catalog = _catalog()
-        with _database() as db:
+        catalog = common.catalog()
+        with common.database() as db:
             user = db.exec(select(User).where(User.username == owner)).first()
             if user is None:
-                _fail(f"no user named '{owner}' here: pass --owner with an existing username")
+                common.fail(f"no user named '{owner}' here: pass --owner with an existing username")
             try:
                 result = transfer.import_sessions(db=db, catalog=catalog, user=user, bundle=bundle)
             except ServiceError as exc:
-                _fail(str(exc))
+                common.fail(str(exc))
             counts = result.model_dump()
     typer.echo(
         f"imported {counts['sessions']} sessions ({counts['messages']} messages, "
@@ -642,137 +511,6 @@ def import_(
         f"model calls); skipped {counts['skipped']} already present; given to the importer: "
         f"{counts['reassigned']} sessions, {counts['reviews_reassigned']} reviews"
     )
-
-
-# ---------------------------------------------------------------- persona cards
-
-
-@personas.command("check")
-def personas_check() -> None:
-    """Validate every persona card and the technique catalogue without starting the server,
-    and the drafts in personas/drafts/ (which the server does not offer)."""
-    from app.catalog import read_card
-
-    catalog = _catalog()
-    for persona in catalog.persona_list:
-        typer.echo(f"ok  {persona.id:22} {persona.name('en')}")
-    typer.echo(
-        f"{len(catalog.personas)} personas, {len(catalog.techniques)} techniques, "
-        f"{len(catalog.moves)} moves: all valid"
-    )
-    drafts = _settings().personas_dir / DRAFTS
-    unfinished = 0
-    for path in sorted(drafts.glob("*.yaml")):
-        try:
-            read_card(path, catalog.techniques, catalog.moves)
-        except CatalogError as exc:
-            unfinished += 1
-            typer.echo(f"draft not valid yet: {exc}", err=True)
-        else:
-            typer.echo(f"draft ok  {path}: move it into {drafts.parent} to offer it")
-    if unfinished:
-        raise typer.Exit(1)
-
-
-def _card_path(persona_id: str, output: Path | None, *, complete: bool = False) -> Path:
-    """Where a card goes: a complete one with the others, one to fill in among the drafts,
-    so that a half-written card never stops the server from starting."""
-    folder = _settings().personas_dir
-    return output or (folder if complete else folder / DRAFTS) / f"{persona_id}.yaml"
-
-
-def _techniques() -> dict[str, str]:
-    from app.cards_v2 import CardError, technique_names
-
-    try:
-        return technique_names(_settings().prompts_dir)
-    except CardError as exc:
-        _fail(str(exc))
-
-
-def _save_card(path: Path, text: str, force: bool) -> None:
-    if path.exists() and not force:
-        _fail(f"{path} exists: pass --force to overwrite it")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        _fail(f"cannot write {path}: {exc}")
-
-
-@personas.command("new")
-def personas_new(
-    persona_id: Annotated[str, typer.Argument(metavar="ID", help="e.g. late-payer")],
-    output: CardOutputOption = None,
-    force: ForceOption = False,
-) -> None:
-    """Write a card skeleton to fill in (it validates once every field is written)."""
-    from app.cards_v2 import CardError, scaffold
-
-    try:
-        text = scaffold(persona_id, _techniques())
-    except CardError as exc:
-        _fail(str(exc), 2)
-    path = _card_path(persona_id, output)
-    _save_card(path, text, force)
-    typer.echo(
-        f"wrote {path}: fill it in, run `sparring personas check`, then move it into "
-        f"{_settings().personas_dir} to offer it"
-    )
-
-
-@personas.command("export")
-def personas_export(
-    persona_id: Annotated[str, typer.Argument(metavar="ID")],
-    lang: LangOption = None,
-    output: OutputOption = None,
-) -> None:
-    """Export a persona as a Character Card V2 (JSON), texts in --lang."""
-    from app.cards_v2 import CardError, export_card, read_kept
-
-    language = _language(lang)
-    catalog = _catalog()
-    persona = _persona(catalog, persona_id)
-    path = _settings().personas_dir / f"{persona_id}.yaml"
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        card = export_card(persona, raw, language, read_kept(path))
-    except (OSError, CardError) as exc:
-        _fail(str(exc))
-    _write(json.dumps(card, ensure_ascii=False, indent=2) + "\n", output)
-
-
-@personas.command("import")
-def personas_import(
-    file: Annotated[Path, typer.Argument(help="a Character Card V2 (.json, or a .png card)")],
-    output: CardOutputOption = None,
-    lang: Annotated[
-        str | None,
-        typer.Option(
-            "--lang", help="the language of the card's texts (default: SPARRING_LANGUAGE, it)"
-        ),
-    ] = None,
-    persona_id: Annotated[str | None, typer.Option("--id", help="default: from the card")] = None,
-    force: ForceOption = False,
-) -> None:
-    """Import a Character Card V2: a Sparring export whole, another tool's as a scaffold."""
-    from app.cards_v2 import CardError, import_card, read_card, write_kept
-
-    language = _language(lang)
-    try:
-        card = read_card(_read_bytes(file))
-        imported = import_card(card, _techniques(), lang=language, persona_id=persona_id)
-    except CardError as exc:
-        _fail(f"{file}: {exc}")
-    path = _card_path(imported.persona_id, output, complete=not imported.scaffolded)
-    _save_card(path, imported.yaml_text, force)
-    kept = write_kept(path, imported.kept_extensions)
-    typer.echo(f"wrote {path}" + (f" and {kept} (other tools' extensions)" if kept else ""))
-    if imported.scaffolded:
-        typer.echo(
-            "complete the card in both languages, run `sparring personas check`, then move it "
-            f"into {_settings().personas_dir} to offer it"
-        )
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from app import cli_common as common
 from app.cli_options import LangOption, TokenOption, UrlOption
 
 if TYPE_CHECKING:
@@ -35,24 +36,22 @@ def _acting(username: str) -> Iterator[tuple[Session, User]]:
     """This machine's database and the user named `username` in it."""
     from sqlmodel import select
 
-    from app import cli
     from app.models import User
 
-    with cli._database() as db:
+    with common.database() as db:
         user = db.exec(select(User).where(User.username == username)).first()
         if user is None:
-            cli._fail(f"no user named '{username}' here: pass --as with an existing username")
+            common.fail(f"no user named '{username}' here: pass --as with an existing username")
         yield db, user
 
 
 def _listed(username: str, url: str | None, token: str | None) -> list[dict[str, Any]]:
     """Every assignment the user can see, as the API returns them."""
     from app import assignments as service
-    from app import cli
 
     if url:
-        with cli._remote(url, token) as client:
-            return cli._call(client, "GET", "/api/assignments").json()
+        with common.remote(url, token) as client:
+            return common.call(client, "GET", "/api/assignments").json()
     with _acting(username) as (db, user):
         return [a.model_dump(mode="json") for a in service.listed(db=db, user=user)]
 
@@ -80,8 +79,6 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="the API's JSON, for scripts")] = False,
 ) -> None:
     """Your teams' assignments, newest first, with how many trainees have done each."""
-    from app import cli
-
     items = _listed(as_user, url, token)
     if as_json:
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
@@ -103,7 +100,7 @@ def list_(
         )
         for a in items
     ]
-    typer.echo(cli._table(headers, rows))
+    typer.echo(common.table(headers, rows))
 
 
 @assignments.command("show")
@@ -114,11 +111,9 @@ def show(
     token: TokenOption = None,
 ) -> None:
     """One assignment: each trainee, whether they have done it, the score and the session."""
-    from app import cli
-
     found = [a for a in _listed(as_user, url, token) if a["id"] == assignment_id]
     if not found:
-        cli._fail(f"no assignment {assignment_id} among yours")
+        common.fail(f"no assignment {assignment_id} among yours")
     item = found[0]
     typer.echo(
         f"{item['team']}: {item['persona_id']}, {item['difficulty']}, {item['language']}; "
@@ -135,7 +130,9 @@ def show(
         )
         for p in item["progress"]
     ]
-    typer.echo(cli._table(("trainee", "done", "score", "session"), rows) if rows else "no trainees")
+    typer.echo(
+        common.table(("trainee", "done", "score", "session"), rows) if rows else "no trainees"
+    )
 
 
 @assignments.command("set")
@@ -154,7 +151,6 @@ def set_(
     from pydantic import ValidationError
 
     from app import assignments as service
-    from app import cli
     from app.assignments import AssignmentCreate
     from app.errors import ServiceError
 
@@ -162,7 +158,7 @@ def set_(
         "team": team,
         "persona_id": persona,
         "difficulty": difficulty,
-        "language": cli._settings().language if lang is None else lang,
+        "language": common.settings().language if lang is None else lang,
         "note": note,
         "due": due.date() if due else None,
     }
@@ -170,18 +166,18 @@ def set_(
         request = AssignmentCreate.model_validate(fields)
     except ValidationError as exc:
         first = exc.errors()[0]
-        cli._fail(f"{first['loc'][0]}: {first['msg']}", 2)
+        common.fail(f"{first['loc'][0]}: {first['msg']}", 2)
     if url:
-        with cli._remote(url, token) as client:
+        with common.remote(url, token) as client:
             body = request.model_dump(mode="json")
-            created = cli._call(client, "POST", "/api/assignments", json=body).json()
+            created = common.call(client, "POST", "/api/assignments", json=body).json()
     else:
-        catalog = cli._catalog()
+        catalog = common.catalog()
         with _acting(as_user) as (db, user):
             try:
                 made = service.create(db=db, catalog=catalog, user=user, request=request)
             except ServiceError as exc:
-                cli._fail(str(exc))
+                common.fail(str(exc))
             created = made.model_dump(mode="json")
     typer.echo(
         f"assignment {created['id']}: {created['team']} ({len(created['progress'])} trainees) "
@@ -198,19 +194,18 @@ def remove(
 ) -> None:
     """Remove an assignment you set (admins: any); the sessions played for it stay."""
     from app import assignments as service
-    from app import cli
     from app.errors import ServiceError
     from app.models import INT_MAX
 
     if not 1 <= assignment_id <= INT_MAX:
-        cli._fail(f"no assignment {assignment_id}")
+        common.fail(f"no assignment {assignment_id}")
     if url:
-        with cli._remote(url, token) as client:
-            cli._call(client, "DELETE", f"/api/assignments/{assignment_id}")
+        with common.remote(url, token) as client:
+            common.call(client, "DELETE", f"/api/assignments/{assignment_id}")
     else:
         with _acting(as_user) as (db, user):
             try:
                 service.delete(db=db, user=user, assignment_id=assignment_id)
             except ServiceError as exc:
-                cli._fail(str(exc))
+                common.fail(str(exc))
     typer.echo(f"removed assignment {assignment_id}")

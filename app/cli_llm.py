@@ -4,10 +4,11 @@ opening, a reply, a grade), before a class meets it: what works, how fast, what 
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from app import cli_common as common
 from app.cli_options import LangOption
 from app.engine.actors import Reply
 
@@ -39,31 +40,21 @@ def llm_check(
     lang: LangOption = None,
 ) -> None:
     """Try the model endpoint the `llm` engine is configured for, as a session would."""
-    from app import cli
-    from app.catalog import CatalogError, load_catalog
     from app.config import get_settings
     from app.engine.llm import CallRecord, LLMError
     from app.engine.llm_grader import GradeFailed
     from app.engine.script import Rehearsal
     from app.engines import build_engines
 
-    def fail(message: str) -> NoReturn:
-        typer.echo(f"error: {message}", err=True)
-        raise typer.Exit(1)
-
     settings = get_settings()
     if not settings.llm_configured:
-        fail(
+        common.fail(
             "no model endpoint is configured: set SPARRING_LLM_BASE_URL (a local or hosted "
             "OpenAI-compatible server) or SPARRING_LLM_API_KEY (OpenAI)"
         )
-    lang = cli._language(lang)
-    try:
-        catalog = load_catalog(settings.personas_dir, settings.prompts_dir)
-    except CatalogError as exc:
-        fail(str(exc))
-    if persona not in catalog.personas:
-        fail(f"unknown persona '{persona}'; known: {', '.join(sorted(catalog.personas))}")
+    lang = common.language(lang)
+    catalog = common.catalog()
+    played = common.persona(catalog, persona)
     engine = build_engines(settings, catalog).available["llm"]
     typer.echo(
         f"endpoint {settings.llm_base_url or 'OpenAI'}; actor model {settings.actor_model}, "
@@ -75,7 +66,7 @@ def llm_check(
         clock.start()
         session = Rehearsal(
             catalog=catalog,
-            persona=catalog.personas[persona],
+            persona=played,
             language=lang,  # type: ignore[arg-type]
             difficulty="medium",
             seed=1,
@@ -91,13 +82,13 @@ def llm_check(
         step, started = "the grade", time.perf_counter()
         result = engine.grader.grade(
             catalog=catalog,
-            persona=catalog.personas[persona],
+            persona=played,
             language=lang,  # type: ignore[arg-type]
             messages=session.transcript,
             calls=calls,
         )
     except (LLMError, GradeFailed) as exc:
-        fail(f"{step} failed: {exc}")
+        common.fail(f"{step} failed: {exc}")
     client: Any = getattr(engine.grader, "client", None)
     typer.echo(
         f"grader: a grade in {time.perf_counter() - started:.2f} s, {len(result.criteria)} "

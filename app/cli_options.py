@@ -1,5 +1,6 @@
 """Options several `sparring` commands share, declared once so they read the same in --help."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,3 +19,7 @@ LangOption = Annotated[
     str | None,
     typer.Option("--lang", help="it or en (default: SPARRING_LANGUAGE, it)"),
 ]
+OutputOption = Annotated[
+    Path | None, typer.Option("-o", "--output", help="default: standard output")
+]
+ForceOption = Annotated[bool, typer.Option("--force", help="overwrite an existing file")]

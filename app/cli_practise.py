@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Protocol
 
 import typer
 
+from app import cli_common as common
 from app.cli_options import LangOption
 from app.engine.actors import Reply
 from app.engine.grader import Criterion, GradeResult
@@ -363,25 +364,23 @@ def _conversation(
     url: str | None,
     token: str | None,
 ) -> Iterator[Conversation]:
-    from app import cli
-
     if url:
         body: dict[str, Any] = {"persona_id": persona_id, "language": lang, "difficulty": level}
         body |= {"seed": seed} if seed is not None else {}
         body |= {"engine": engine} if engine else {}
-        with cli._remote(url, token) as client:
+        with common.remote(url, token) as client:
             yield OnServer(client, body)
         return
     from app.engines import build_engines
 
-    catalog = cli._catalog()
+    catalog = common.catalog()
     persona = catalog.personas.get(persona_id)
     if persona is None:
         known = ", ".join(sorted(catalog.personas))
         raise typer.BadParameter(f"no persona '{persona_id}' (known: {known})")
     if level not in persona.difficulty:
         raise typer.BadParameter(f"--difficulty must be one of {', '.join(persona.difficulty)}")
-    settings = cli._settings()
+    settings = common.settings()
     engines = build_engines(settings, catalog)
     name = engine or engines.default
     chosen = engines.get(name)
@@ -392,15 +391,13 @@ def _conversation(
 
 
 def _list_personas(lang: str, url: str | None, token: str | None) -> None:
-    from app import cli
-
     if url:
-        with cli._remote(url, token) as client:
-            found = cli._call(client, "GET", "/api/personas", params={"lang": lang}).json()
+        with common.remote(url, token) as client:
+            found = common.call(client, "GET", "/api/personas", params={"lang": lang}).json()
         rows = [(p["id"], p["name"], p["title"]) for p in found]
     else:
-        rows = [(p.id, p.name(lang), p.title(lang)) for p in cli._catalog().persona_list]  # type: ignore[arg-type]
-    typer.echo(cli._table(("persona", "name", "who"), rows))
+        rows = [(p.id, p.name(lang), p.title(lang)) for p in common.catalog().persona_list]  # type: ignore[arg-type]
+    typer.echo(common.table(("persona", "name", "who"), rows))
 
 
 def practise(
@@ -426,9 +423,7 @@ def practise(
     ] = None,
 ) -> None:
     """Talk with a client in the terminal, then read the report card."""
-    from app import cli
-
-    language = cli._language(lang)
+    language = common.language(lang)
     if persona is None:
         _list_personas(language, url, token)
         return
@@ -437,5 +432,5 @@ def practise(
         with _conversation(persona, language, difficulty, seed, engine, url, token) as conversation:
             code = converse(conversation, input)
     except PractiseError as exc:
-        cli._fail(str(exc))
+        common.fail(str(exc))
     raise typer.Exit(code)

@@ -9,18 +9,19 @@ from typing import Annotated
 
 import typer
 
+from app import cli_common as common
+
 
 def usage_command(
     days: Annotated[int, typer.Option(min=1, max=36_500, help="the last N days")] = 30,
     as_json: Annotated[bool, typer.Option("--json", help="the rows as JSON")] = False,
 ) -> None:
     """What the model endpoint was asked over the last days, and what it cost in tokens."""
-    from app import cli
     from app.models import utcnow
     from app.usage import usage
 
     since = utcnow() - timedelta(days=days)
-    with cli._database() as db:
+    with common.database() as db:
         rows = usage(db, since=since)
     if as_json:
         typer.echo(json.dumps([row.model_dump() for row in rows], indent=2))
@@ -36,7 +37,7 @@ def usage_command(
         + (r.uncounted, f"{r.mean_latency_ms:,} ms")
         for r in rows
     ]
-    typer.echo(cli._table((*headers, "mean latency"), table))
+    typer.echo(common.table((*headers, "mean latency"), table))
     calls = sum(r.calls for r in rows)
     tokens_in, tokens_out = sum(r.tokens_in for r in rows), sum(r.tokens_out for r in rows)
     typer.echo(f"total: {calls} calls, {tokens_in:,} tokens in, {tokens_out:,} out")
