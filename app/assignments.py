@@ -10,13 +10,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from pydantic import ConfigDict
-from sqlalchemy import Row
+from sqlalchemy import Row, or_
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from app import auth
 from app.catalog import Catalog, Difficulty, Language
 from app.errors import Forbidden, Invalid, NotFound
-from app.models import Assignment, PracticeSession, Team, TeamMember, User, as_utc, utcnow
+from app.models import (
+    CUT_SHORT,
+    Assignment,
+    PracticeSession,
+    Team,
+    TeamMember,
+    User,
+    as_utc,
+    utcnow,
+)
 
 MAX_NOTE_CHARS = 500
 SETTERS = ("coach", "admin")
@@ -163,6 +172,8 @@ def listed(*, db: Session, user: User, ids: list[int] | None = None) -> list[Ass
             col(PracticeSession.user_id).in_({user_id for _, user_id, _ in members}),
             col(PracticeSession.persona_id).in_({a.persona_id for a, _, _ in rows}),
             PracticeSession.status == "ended",
+            # a drill the model cut short was not practised to its end
+            or_(col(PracticeSession.outcome).is_(None), PracticeSession.outcome != CUT_SHORT),
             col(PracticeSession.created_at) >= since,
         )
     ).all()

@@ -1,5 +1,6 @@
 """A drill on the server: scripted turns played, ended and graded in one call. A drill is
-refused whole before its session starts, and never left half-played."""
+refused whole before its session starts, and never left half-played: a failure once it has
+started ends its session as `cut_short`, ungraded."""
 
 from __future__ import annotations
 
@@ -27,8 +28,9 @@ def play_drill(
     limits: service.Limits,
 ) -> DrillResult:
     """Every turn is checked first, by the rules the session service would apply (a 422
-    naming the turn). A failure once the session has started ends it with what was played:
-    a drill cannot be resumed, and an active session would count against the hourly limit."""
+    naming the turn). A failure once the session has started ends it with what was played,
+    as `cut_short`: a drill cannot be resumed, and an active session would count against the
+    hourly limit."""
     check_turns(body.turns, limits)
     request = SessionCreate.model_validate(body.model_dump(exclude={"turns"}))
     record, _ = service.start(
@@ -50,7 +52,7 @@ def play_drill(
             )
             played += 1
     except Exception as exc:
-        kept = _close(db=db, catalog=catalog, engines=engines, user=user, session_id=record.id)
+        kept = _close(db=db, user=user, session_id=record.id)
         if isinstance(exc, Upstream):
             reason = exc.__cause__ or exc
             raise Upstream(
@@ -88,23 +90,23 @@ def check_turns(turns: list[str], limits: service.Limits) -> None:
             )
 
 
-def _close(*, db: Session, catalog: Catalog, engines: Engines, user: User, session_id: str) -> str:
-    """End a drill's session cut short, graded on what was played (or discard it if nothing
-    of the trainee's was stored); say what became of it."""
+def _close(*, db: Session, user: User, session_id: str) -> str:
+    """End a drill's session cut short, with what was played (or discard it if nothing of
+    the trainee's was stored); say what became of it. It is not graded now: the failure is
+    most likely the model's, which grading would call again at once (and a grade of part of
+    the drill is seldom what was wanted); it is graded on request, as any ended session
+    without a grade."""
     try:
         db.rollback()  # whatever the failure left half-written is not to be committed
         _, messages, _ = service.get(db=db, user=user, session_id=session_id)
         if not any(m.role == "trainee" for m in messages):
             service.discard(db=db, user=user, session_id=session_id)
             return f"session '{session_id}' had nothing of yours and was discarded"
-        try:
-            service.end(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
-        except Upstream:  # the grade is stored as failed, with its reason
-            return (
-                f"session '{session_id}' keeps the transcript so far and is ended; its grade "
-                f"failed too: grade it again with POST /api/sessions/{session_id}/grade"
-            )
-        return f"session '{session_id}' keeps the transcript so far and is ended, graded"
+        service.cut_short(db=db, user=user, session_id=session_id)
+        return (
+            f"session '{session_id}' keeps the transcript so far and is ended, cut short, "
+            f"without a grade (POST /api/sessions/{session_id}/end grades what was played)"
+        )
     except Exception:
         log.exception("the drill's session %s could not be ended", session_id)
         return (

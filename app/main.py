@@ -33,7 +33,7 @@ from app.config import Settings, get_settings
 from app.db import get_engine, migrate
 from app.engine import detectors
 from app.engines import build_engines
-from app.errors import ERROR_RESPONSES, Invalid, ServiceError
+from app.errors import Invalid, ServiceError
 from app.middleware import BodyLimit, SecurityHeaders, too_large_json
 from app.quota import HourlyQuota
 from app.sessions import resume_pending_grades
@@ -244,8 +244,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # how many load balancers probe; one operation in the OpenAPI document
     app.add_api_route("/healthz", healthz, methods=["HEAD"], include_in_schema=False)
 
+    # each API route documents the errors it can answer with (app.errors.documented)
     routers = (auth_api, users, catalog_api, sessions, grading, engines, exports, reviews)
     for module in (*routers, assignments, web, assignment_pages, chat_grading_pages, user_pages):
-        app.include_router(module.router, responses=ERROR_RESPONSES)
+        app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     return app

@@ -15,6 +15,11 @@ from app.engine.grader import BetterPhrasing, Criterion, Evidence, Verdict
 MessageStatus = Literal["complete", "incomplete"]
 INT_MAX = 2**31 - 1  # the largest INTEGER on PostgreSQL: ids, seeds, message seqs
 GradeStatus = Literal["pending", "done", "failed"]
+CUT_SHORT = "cut_short"
+# How a session ended: the director's outcomes (the client's, the turn limit, the trainee
+# ending it), or `cut_short`: a failure stopped it before any of those (a drill whose model
+# failed mid-way cannot go on). The director's state of such a session ends with no outcome.
+SessionOutcome = Literal[Outcome, "cut_short"]
 
 
 def utcnow() -> datetime:
@@ -279,8 +284,9 @@ class StatePublic(SQLModel):
 class SessionPublic(PracticeSessionBase):
     id: str
     status: str
-    outcome: Outcome | None
-    success: bool | None  # agreement or dismissed: the trainee handled the client
+    outcome: SessionOutcome | None
+    # agreement or dismissed: the trainee handled the client; None while active or cut short
+    success: bool | None
     message_count: int
     score: int | None
     passed: bool | None

@@ -31,6 +31,7 @@ from app.engines import ENGINE_NAMES, Engine, Engines
 from app.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unavailable, Upstream
 from app.language import guess_language
 from app.models import (
+    CUT_SHORT,
     CriterionPublic,
     CriterionResult,
     Grade,
@@ -180,7 +181,9 @@ def session_public(catalog: Catalog, record: PracticeSession) -> SessionPublic:
         record,
         update={
             "state": state_public(catalog, record),
-            "success": None if record.outcome is None else record.outcome in SUCCESS_OUTCOMES,
+            "success": None
+            if record.outcome in (None, CUT_SHORT)
+            else record.outcome in SUCCESS_OUTCOMES,
         },
     )
 
@@ -550,6 +553,22 @@ def end(
         return latest  # graded, or being graded right now
     seen = latest[0].id if latest is not None else 0
     return grade_session(db=db, catalog=catalog, engines=engines, record=record, seen=seen)
+
+
+def cut_short(*, db: Session, user: User, session_id: str) -> PracticeSession:
+    """End a session that a failure stopped before its end (a drill cannot go on once its
+    model failed), as `cut_short`: neither the client nor the trainee ended it. It is not
+    graded here, right after the failure: POST /api/sessions/{id}/end (or /grade) grades
+    what was played, as for any ended session without a grade."""
+    record = _load(db, session_id, user, play=True)
+    if record.status == "active":
+        state = ClientState.model_validate(record.state)
+        # the director did not end it: its state ends with no outcome of the director's
+        _set_state(record, state.model_copy(update={"status": "ended", "outcome": None}))
+        record.status, record.outcome = "ended", CUT_SHORT
+        db.add(record)
+        db.commit()
+    return record
 
 
 def discard(*, db: Session, user: User, session_id: str) -> None:

@@ -36,13 +36,14 @@ from sqlmodel import Session, col, select
 
 from app import auth
 from app import sessions as service
-from app.catalog import Catalog, Difficulty, Language, Outcome
+from app.catalog import Catalog, Difficulty, Language
 from app.engine.director import ClientState
 from app.engine.grader import BetterPhrasing, Evidence, Verdict
 from app.engines import ENGINE_NAMES
 from app.errors import Conflict, Forbidden, Invalid
 from app.export import CoachNote, render_markdown
 from app.models import (
+    CUT_SHORT,
     INT_MAX,
     CriterionPublic,
     CriterionResult,
@@ -56,6 +57,7 @@ from app.models import (
     PracticeSession,
     Review,
     SessionDetail,
+    SessionOutcome,
     User,
     utcnow,
 )
@@ -179,7 +181,7 @@ class SessionRecord(Record):
     engine: str = Field(max_length=16)
     trainee: str = Field(max_length=64)
     status: Literal["active", "ended"]
-    outcome: Outcome | None = None
+    outcome: SessionOutcome | None = None
     state: dict[str, Any]
     message_count: int = Field(ge=0, le=INT_MAX)
     score: int | None = Field(default=None, ge=0, le=100)
@@ -492,12 +494,15 @@ def _owners(db: Session, importer: User, names: set[str]) -> dict[str, User]:
 
 def _check_state(item: SessionExport, where: tuple[str | int, ...]) -> None:
     """The session's status and outcome are the director state's, as the service keeps them:
-    an 'active' session whose state has ended could never take another message."""
+    an 'active' session whose state has ended could never take another message. A session
+    cut short ended with no outcome of the director's."""
     record = item.session
     state = ClientState.model_validate(record.state)
+    cut = record.outcome == CUT_SHORT and state.status == "ended" and state.outcome is None
+    outcome = CUT_SHORT if cut else state.outcome
     for field, given, expected in (
         ("status", record.status, state.status),
-        ("outcome", record.outcome, state.outcome),
+        ("outcome", record.outcome, outcome),
     ):
         if given != expected:
             raise Invalid(

@@ -18,6 +18,7 @@ from sqlmodel import Session, select, update
 from typer.testing import CliRunner
 
 from app import auth
+from app import sessions as service
 from app.cli import cli
 from app.config import Settings
 from app.db import get_engine
@@ -80,6 +81,25 @@ def test_a_trainee_s_part_is_done_by_a_matching_ended_session(
     progress = {p["trainee"]: p for p in carla.get("/api/assignments").json()[0]["progress"]}
     assert progress["ada"]["done"] and not progress["eve"]["done"]
     assert eve.get("/api/assignments").json()[0]["progress"][0]["done"] is False
+
+
+def test_a_session_cut_short_does_not_do_the_part(login_as: Callable[..., TestClient]) -> None:
+    """A drill whose model failed mid-way ends `cut_short`: graded later or not, it was not
+    practised to its end, so the trainee still has the assignment to do."""
+    carla = login_as("carla", "coach", ["blue"])
+    ada = login_as("ada", "trainee", ["blue"])
+    assert carla.post("/api/assignments", json=ASSIGN).status_code == 201
+    body = {k: v for k, v in ASSIGN.items() if k != "team"}
+    sid = ada.post("/api/sessions", json=body).json()["session"]["id"]
+    ada.post(f"/api/sessions/{sid}/messages", json={"content": "How are you doing?"})
+    with Session(ada.app.state.engine) as db:  # type: ignore[attr-defined]
+        user = db.exec(select(User).where(User.username == "ada")).one()
+        service.cut_short(db=db, user=user, session_id=sid)
+    assert ada.post(f"/api/sessions/{sid}/end").status_code == 200  # graded on request
+    assert ada.get(f"/api/sessions/{sid}").json()["session"]["outcome"] == "cut_short"
+    assert not ada.get("/api/assignments").json()[0]["progress"][0]["done"]
+    done = play(ada)
+    assert ada.get("/api/assignments").json()[0]["progress"][0]["session_id"] == done["id"]
 
 
 def test_only_the_teams_concerned_see_an_assignment(login_as: Callable[..., TestClient]) -> None:

@@ -12,11 +12,17 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import Reply, Status, StubLLM
+from sqlmodel import Session
 from test_llm_engine import llm_settings, trainee_client
+from test_llm_engine import responder as grading_responder
+from test_pages import login_token
 
+from app import auth
 from app.catalog import Catalog
 from app.config import Settings
+from app.db import get_engine
 from app.drills import DrillError, load_drill
+from app.models import UserCreate
 
 BASE = {"persona_id": "impossible-idea", "language": "en", "difficulty": "medium", "seed": 3}
 TURNS = [
@@ -127,13 +133,90 @@ def test_a_model_failure_mid_drill_ends_the_session_and_names_it(
         assert "send the same text again" not in body["detail"]  # a drill cannot do that
 
         assert total(client, status="active") == 0
-        assert session["status"] == "ended" and session["outcome"] == "ended_by_trainee"
+        # neither the trainee nor the client ended it: a failure cut it short
+        assert session["status"] == "ended" and session["outcome"] == "cut_short"
+        assert session["success"] is None  # no result, good or bad
         detail = client.get(f"/api/sessions/{sid}").json()
         said = [m["content"] for m in detail["messages"] if m["role"] == "trainee"]
         assert said == TURNS[:2]  # what was played, the failed turn's message too, is kept
-        # the stub's grader answers are not JSON: the grade is stored as failed, retryable
-        assert detail["grade"]["status"] == "failed"
-        assert f"POST /api/sessions/{sid}/grade" in body["detail"]
+        # not graded right after the model failed: no call to it after the failed one
+        assert len(stub.requests) == 3 and detail["grade"] is None
+        assert f"POST /api/sessions/{sid}/end grades what was played" in body["detail"]
+
+
+def test_a_drill_cut_short_is_graded_on_request_like_any_ended_session(
+    stub: StubLLM, database_url: str
+) -> None:
+    """/end grades it; a grade that fails is stored as failed, 502, and grading again works,
+    as for any session; the outcome stays `cut_short`."""
+    with trainee_client(llm_settings(stub, database_url)) as client:
+        stub.script(Reply(CLIENT_LINE), Reply(CLIENT_LINE), Status(500))
+        cut = post_drill(client, TURNS, engine="llm").json()
+        sid = cut["params"]["session_id"]
+
+        failed = client.post(f"/api/sessions/{sid}/end")  # the grader's answer is not JSON
+        assert failed.status_code == 502, failed.text
+        assert f"POST /api/sessions/{sid}/grade" in failed.json()["detail"]
+        assert client.get(f"/api/sessions/{sid}").json()["grade"]["status"] == "failed"
+
+        stub.responder = grading_responder
+        graded = client.post(f"/api/sessions/{sid}/grade")
+        assert graded.status_code == 200, graded.text
+        assert graded.json()["status"] == "done" and graded.json()["score"] is not None
+        detail = client.get(f"/api/sessions/{sid}").json()
+        assert detail["session"]["outcome"] == "cut_short"
+        assert detail["session"]["score"] == graded.json()["score"]
+        again = client.post(f"/api/sessions/{sid}/end")  # idempotent, as for any session
+        assert again.status_code == 200 and again.json() == graded.json()
+
+
+def test_a_drill_cut_short_reads_so_in_both_languages(stub: StubLLM, database_url: str) -> None:
+    with trainee_client(llm_settings(stub, database_url)) as client:
+        stub.script(Reply(CLIENT_LINE), Reply(CLIENT_LINE), Status(500))
+        english = post_drill(client, TURNS, engine="llm").json()["params"]["session_id"]
+        stub.script(Reply(CLIENT_LINE), Reply(CLIENT_LINE), Status(500))
+        italian = post_drill(client, TURNS, engine="llm", language="it")
+        italian_id = italian.json()["params"]["session_id"]
+
+        export = client.get(f"/api/sessions/{english}/export?format=md").text
+        assert "| Outcome | cut short by an error |" in export
+        assert "ended by the trainee" not in export
+        export = client.get(f"/api/sessions/{italian_id}/export?format=md").text
+        assert "| Esito | interrotta da un errore |" in export
+        assert "chiusa in anticipo" not in export
+
+        browser = TestClient(client.app)  # the report card, as the trainee's browser shows it
+        form = login_token(browser.get("/login").text)
+        login = {"username": "eve", "password": "correct horse battery", "csrf_token": form}
+        assert browser.post("/login", data=login, follow_redirects=False).status_code == 303
+        for sid, lang, label in (
+            (english, "en", "cut short by an error"),
+            (italian_id, "it", "interrotta da un errore"),
+        ):
+            page = browser.get(f"/sessions/{sid}/report?lang={lang}")
+            assert page.status_code == 200, page.text
+            assert f'<dd id="outcome">{label}</dd>' in page.text
+
+
+def test_a_drill_cut_short_survives_export_then_import(
+    stub: StubLLM, database_url: str, tmp_path: Path
+) -> None:
+    with trainee_client(llm_settings(stub, database_url)) as client:
+        stub.script(Reply(CLIENT_LINE), Reply(CLIENT_LINE), Status(500))
+        sid = post_drill(client, TURNS, engine="llm").json()["params"]["session_id"]
+        bundle = client.get("/api/exports/sessions.json").json()
+    elsewhere = Settings(database_url=f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    with trainee_client(elsewhere) as other:  # a trainee named as the exported one
+        with Session(get_engine(elsewhere.database_url)) as db:
+            admin = auth.create_user(
+                db=db, request=UserCreate(username="imp", password="x" * 12, role="admin")
+            )
+            other.headers["Authorization"] = (
+                "Bearer " + auth.create_token(db=db, user=admin, name="t")[1]
+            )
+        imported = other.post("/api/imports/sessions", json=bundle)
+        assert imported.status_code == 200, imported.text
+        assert other.get(f"/api/sessions/{sid}").json()["session"]["outcome"] == "cut_short"
 
 
 def test_a_model_failure_on_the_opening_stores_nothing(stub: StubLLM, database_url: str) -> None:

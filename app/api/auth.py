@@ -8,6 +8,7 @@ from app import auth
 from app.api.deps import (
     COOKIE_NAME,
     DEVICE_COOKIE,
+    NO_CSRF,
     CurrentUser,
     SessionDep,
     SettingsDep,
@@ -15,6 +16,7 @@ from app.api.deps import (
     client_address,
     logged_in,
 )
+from app.errors import documented
 from app.models import (
     INT_MAX,
     LoginPublic,
@@ -29,7 +31,18 @@ router = api_router("/api", tags=["auth"], access_per_route=True)
 TokenId = Annotated[int, Path(ge=1, le=INT_MAX, description="a token's id")]
 
 
-@router.post("/auth/login", response_model=LoginPublic)
+@router.post(
+    "/auth/login",
+    response_model=LoginPublic,
+    responses=documented(
+        400,
+        (401, "Wrong username or password (or the account is deactivated)."),
+        413,
+        415,
+        422,
+        (429, "Too many failed logins for this name: it is locked for a while."),
+    ),
+)
 def login(
     body: LoginRequest,
     request: Request,
@@ -52,7 +65,11 @@ def login(
     return LoginPublic(user=auth.user_public(db, user), csrf_token=csrf)
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/logout",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=documented(401, NO_CSRF, 422),
+)
 def logout(
     user: CurrentUser,
     response: Response,
@@ -65,13 +82,18 @@ def logout(
     response.delete_cookie(COOKIE_NAME)
 
 
-@router.get("/me", response_model=UserPublic)
+@router.get("/me", response_model=UserPublic, responses=documented(401))
 def me(user: CurrentUser, db: SessionDep) -> UserPublic:
     """The account making the request."""
     return auth.user_public(db, user)
 
 
-@router.post("/tokens", status_code=status.HTTP_201_CREATED, response_model=TokenCreated)
+@router.post(
+    "/tokens",
+    status_code=status.HTTP_201_CREATED,
+    response_model=TokenCreated,
+    responses=documented(400, 401, NO_CSRF, 413, 415, 422),
+)
 def create_token(
     user: CurrentUser, db: SessionDep, body: TokenCreate | None = None
 ) -> TokenCreated:
@@ -81,13 +103,17 @@ def create_token(
     return TokenCreated.model_validate(token, update={"token": secret})
 
 
-@router.get("/tokens", response_model=list[TokenPublic])
+@router.get("/tokens", response_model=list[TokenPublic], responses=documented(401))
 def list_tokens(user: CurrentUser, db: SessionDep) -> list[TokenPublic]:
     """Your tokens (never the secrets)."""
     return [TokenPublic.model_validate(t) for t in auth.list_tokens(db=db, user=user)]
 
 
-@router.delete("/tokens/{token_id}", response_model=TokenPublic)
+@router.delete(
+    "/tokens/{token_id}",
+    response_model=TokenPublic,
+    responses=documented(401, NO_CSRF, (404, "No token of yours with this id."), 422),
+)
 def revoke_token(token_id: TokenId, user: CurrentUser, db: SessionDep) -> TokenPublic:
     """Revoke a token at once."""
     return TokenPublic.model_validate(auth.revoke_token(db=db, user=user, token_id=token_id))

@@ -6,6 +6,7 @@ from fastapi import Query
 
 from app.api.deps import CatalogDep, api_router
 from app.catalog import DIFFICULTIES, Language, Persona
+from app.errors import documented
 from app.models import (
     DifficultyPublic,
     PersonaPublic,
@@ -31,13 +32,17 @@ def _summary(persona: Persona, lang: Language) -> dict[str, object]:
     }
 
 
-@router.get("/personas", response_model=list[PersonaSummary])
+@router.get("/personas", response_model=list[PersonaSummary], responses=documented(401, 422))
 def list_personas(catalog: CatalogDep, lang: LangQuery = "it") -> list[PersonaSummary]:
     """Every persona the simulator can play."""
     return [PersonaSummary.model_validate(_summary(p, lang)) for p in catalog.persona_list]
 
 
-@router.get("/personas/{persona_id}", response_model=PersonaPublic)
+@router.get(
+    "/personas/{persona_id}",
+    response_model=PersonaPublic,
+    responses=documented(401, (404, "No persona with this id."), 422),
+)
 def get_persona(persona_id: str, catalog: CatalogDep, lang: LangQuery = "it") -> PersonaPublic:
     """One persona card: who the client is, what softens and hardens them, how you are graded."""
     persona = persona_or_404(catalog, persona_id)
@@ -68,7 +73,7 @@ def get_persona(persona_id: str, catalog: CatalogDep, lang: LangQuery = "it") ->
     )
 
 
-@router.get("/techniques", response_model=list[TechniquePublic])
+@router.get("/techniques", response_model=list[TechniquePublic], responses=documented(401, 422))
 def list_techniques(catalog: CatalogDep, lang: LangQuery = "it") -> list[TechniquePublic]:
     """The techniques trainees are graded on, with their cues and anti-patterns."""
     return [

@@ -25,6 +25,8 @@ COOKIE_NAME = "sparring_session"
 DEVICE_COOKIE = "sparring_device"  # outlives the login: see auth.trust_device
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+# the 403 of a write whose only refusal is current_user's (for app.errors.documented)
+NO_CSRF = (403, f"A cookie login without its {CSRF_HEADER} header: writes need it.")
 
 bearer_scheme = HTTPBearer(
     auto_error=False, description="An API token (`sparring users token NAME` or POST /api/tokens)."

@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse, Response
 
 from app import transfer
 from app.api.deps import (
+    NO_CSRF,
     CatalogDep,
     CurrentUser,
     EnginesDep,
@@ -17,6 +18,7 @@ from app.api.deps import (
 )
 from app.catalog import Language
 from app.chat_grading import ChatGradeReport, grade_chat_file
+from app.errors import documented
 from app.models import User
 
 router = api_router()
@@ -49,6 +51,7 @@ def _download(name: str) -> dict[str, str]:
     "/api/exports/sessions.json",
     tags=["exports"],
     response_model=transfer.ExportBundle,
+    responses=documented(401, 422),
 )
 def export_sessions(bundle: BundleDep) -> JSONResponse:
     """Sessions with messages and every grade, as JSON that POST /api/imports/sessions takes."""
@@ -58,7 +61,7 @@ def export_sessions(bundle: BundleDep) -> JSONResponse:
 @router.get(
     "/api/exports/grades.csv",
     tags=["exports"],
-    responses={200: {"content": {"text/csv": {}}}},
+    responses={200: {"content": {"text/csv": {}}}, **documented(401, 422)},
 )
 def export_grades(bundle: BundleDep) -> Response:
     """One row per criterion of each session's latest grade, for spreadsheets."""
@@ -69,7 +72,20 @@ def export_grades(bundle: BundleDep) -> Response:
     )
 
 
-@router.post("/api/imports/sessions", tags=["exports"], response_model=transfer.ImportCounts)
+@router.post(
+    "/api/imports/sessions",
+    tags=["exports"],
+    response_model=transfer.ImportCounts,
+    responses=documented(
+        400,
+        401,
+        (403, "Not a coach or an admin (or a cookie login without its X-CSRF-Token header)."),
+        (409, "Some of these sessions were imported by another request meanwhile: import again."),
+        413,
+        415,
+        422,
+    ),
+)
 def import_sessions(
     body: transfer.ExportBundle, user: CoachUser, catalog: CatalogDep, db: SessionDep
 ) -> transfer.ImportCounts:
@@ -77,7 +93,21 @@ def import_sessions(
     return transfer.import_sessions(db=db, catalog=catalog, user=user, bundle=body)
 
 
-@router.post("/api/grade/upload", tags=["grading"], response_model=ChatGradeReport)
+@router.post(
+    "/api/grade/upload",
+    tags=["grading"],
+    response_model=ChatGradeReport,
+    responses=documented(
+        (400, "The form could not be read: send it as multipart/form-data."),
+        401,
+        NO_CSRF,
+        (404, "No persona with this id."),
+        413,
+        (422, "A field is missing or wrong, or the file is not a chat log this reads."),
+        (429, "Too many conversations graded by the model in the last hour (`params.limit`)."),
+        (502, "The model failed to grade the chat: try again."),
+    ),
+)
 def grade_upload(
     file: Annotated[UploadFile, File(description="JSON, a plain chat log or a WhatsApp export")],
     persona_id: Annotated[str, Form()],

@@ -1,9 +1,8 @@
 """Stateless grading of recorded conversations, and scripted drills."""
 
-from typing import Any
-
 from app import sessions as service
 from app.api.deps import (
+    NO_CSRF,
     CatalogDep,
     CurrentUser,
     EnginesDep,
@@ -13,22 +12,29 @@ from app.api.deps import (
     api_router,
 )
 from app.drilling import play_drill
-from app.errors import ErrorMessage
+from app.errors import documented
 from app.models import DrillRequest, DrillResult, GradeReport, GradeRequest
 
 router = api_router("/api", tags=["grading"])
 
-DRILL_RESPONSES: dict[int | str, dict[str, Any]] = {
-    502: {
-        "model": ErrorMessage,
-        "description": "The model failed mid-drill. A drill cannot be resumed: the session "
-        "named in the message (and in `params.session_id`) is ended with what was played; "
-        "play the drill again.",
-    }
-}
+NO_PERSONA = (404, "No persona with this id.")
 
 
-@router.post("/grade", response_model=GradeReport)
+@router.post(
+    "/grade",
+    response_model=GradeReport,
+    responses=documented(
+        400,
+        401,
+        NO_CSRF,
+        NO_PERSONA,
+        413,
+        415,
+        422,
+        (429, "Too many conversations graded by the model in the last hour (`params.limit`)."),
+        (502, "The model failed to grade the conversation: try again."),
+    ),
+)
 def grade(
     body: GradeRequest,
     user: CurrentUser,
@@ -45,7 +51,33 @@ def grade(
     )
 
 
-@router.post("/drills", response_model=DrillResult, responses=DRILL_RESPONSES)
+@router.post(
+    "/drills",
+    response_model=DrillResult,
+    responses=documented(
+        400,
+        401,
+        NO_CSRF,
+        NO_PERSONA,
+        (
+            409,
+            "Another request wrote to the drill's session while it was being played: the "
+            "drill stopped there, and its session is ended.",
+        ),
+        413,
+        415,
+        422,
+        (429, "Too many sessions started in the last hour (`params.limit`)."),
+        (
+            502,
+            "The model failed: on the opening (nothing stored), or mid-drill (`code` "
+            "`drill_cut_short`): a drill cannot be resumed, the session named in "
+            "`params.session_id` is ended with what was played, as `cut_short` and not "
+            "graded (POST /api/sessions/{id}/end grades it); play the drill again. Or, "
+            "once every turn was played, the grader failed: grade the session again.",
+        ),
+    ),
+)
 def drill(
     body: DrillRequest,
     user: CurrentUser,

@@ -13,21 +13,45 @@ from app.api.deps import (
     api_router,
     require_role,
 )
+from app.errors import documented
 from app.models import User
 from app.reviews import AgreementReport, DeskFilters, DeskPage, ReviewCreate, SessionReviews
 
 router = api_router("/api", tags=["reviews"])
 ReviewerUser = Annotated[User, require_role("coach", "admin")]
+NOT_REVIEWER = (403, "Not a coach or an admin.")
+NO_SESSION = (404, "No session with this id, or not one you may see.")
 
 
-@router.get("/sessions/{session_id}/reviews", response_model=SessionReviews)
+@router.get(
+    "/sessions/{session_id}/reviews",
+    response_model=SessionReviews,
+    responses=documented(401, NO_SESSION, 422),
+)
 def get_reviews(session_id: str, user: CurrentUser, db: SessionDep) -> SessionReviews:
     """Coaches' current verdicts and comments on the session's latest grade (its trainee
     sees them too)."""
     return service.session_reviews(db=db, user=user, session_id=session_id)
 
 
-@router.post("/sessions/{session_id}/reviews", response_model=SessionReviews)
+@router.post(
+    "/sessions/{session_id}/reviews",
+    response_model=SessionReviews,
+    responses=documented(
+        400,
+        401,
+        (
+            403,
+            "Not a coach or an admin, or your own session (or a cookie login without its "
+            "X-CSRF-Token header).",
+        ),
+        NO_SESSION,
+        (409, "The session has no finished grade to review yet."),
+        413,
+        415,
+        422,
+    ),
+)
 def post_review(
     session_id: str, body: ReviewCreate, user: ReviewerUser, db: SessionDep
 ) -> SessionReviews:
@@ -36,7 +60,9 @@ def post_review(
     return service.save_review(db=db, user=user, session_id=session_id, request=body)
 
 
-@router.get("/reviews/sessions", response_model=DeskPage)
+@router.get(
+    "/reviews/sessions", response_model=DeskPage, responses=documented(401, NOT_REVIEWER, 422)
+)
 def desk(
     user: ReviewerUser,
     db: SessionDep,
@@ -68,7 +94,11 @@ def desk(
     return service.desk(db=db, user=user, filters=filters, page=page, page_size=size)
 
 
-@router.get("/reviews/agreement", response_model=AgreementReport)
+@router.get(
+    "/reviews/agreement",
+    response_model=AgreementReport,
+    responses=documented(401, NOT_REVIEWER, 422),
+)
 def agreement(user: ReviewerUser, db: SessionDep, mine: bool = False) -> AgreementReport:
     """How often coaches agree with the grader, per technique and overall: agreement rate
     and Cohen's kappa over every reviewed criterion you can see (`mine`: your reviews only)."""

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from app import reviews
 from app import sessions as service
 from app.api.deps import (
+    NO_CSRF,
     CatalogDep,
     CurrentUser,
     EnginesDep,
@@ -22,7 +23,7 @@ from app.api.deps import (
 )
 from app.catalog import Catalog
 from app.engines import Engines
-from app.errors import ServiceError
+from app.errors import ServiceError, documented
 from app.export import session_markdown
 from app.models import (
     GradePublic,
@@ -37,6 +38,12 @@ from app.models import (
 
 router = api_router("/api/sessions", tags=["sessions"])
 
+NO_SESSION = (404, "No session with this id, or not one you may see.")
+NOT_YOURS = (
+    403,
+    "Not the trainee who started the session (or, for a cookie login, no X-CSRF-Token header).",
+)
+
 
 def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> SessionDetail:
     record, messages, grade = service.get(db=db, user=user, session_id=session_id)
@@ -47,7 +54,22 @@ def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> Sessio
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=StartPublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=StartPublic,
+    responses=documented(
+        400,
+        401,
+        NO_CSRF,
+        (404, "No persona with this id."),
+        413,
+        415,
+        422,
+        (429, "Too many sessions started in the last hour (`params.limit`)."),
+        (502, "The model failed on the client's opening: nothing was stored, start again."),
+    ),
+)
 def start_session(
     body: SessionCreate,
     user: CurrentUser,
@@ -88,6 +110,22 @@ def _stream(
 
 
 TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **documented(
+        400,
+        401,
+        NOT_YOURS,
+        NO_SESSION,
+        (
+            409,
+            "The session has ended or reached its turn limit, or the previous message is "
+            "still waiting for the client's reply (send the same text to retry it).",
+        ),
+        413,
+        415,
+        422,
+        (502, "The model failed: the trainee message is stored; send the same text to retry."),
+        (503, "The session's engine is not configured on this server."),
+    ),
     200: {
         "description": "The turn as JSON, or as server-sent events when the request has "
         "`Accept: text/event-stream`: `trainee` (the stored message), `delta` ({text}) as "
@@ -95,7 +133,6 @@ TURN_RESPONSES: dict[int | str, dict[str, Any]] = {
         "session); `error` ({status, detail}) if the model fails mid-way.",
         "content": {"text/event-stream": {}},
     },
-    502: {"description": "The model endpoint failed; the trainee message is stored, retry it."},
 }
 
 
@@ -133,7 +170,19 @@ def send_message(
     )
 
 
-@router.post("/{session_id}/end", response_model=GradePublic)
+@router.post(
+    "/{session_id}/end",
+    response_model=GradePublic,
+    responses=documented(
+        401,
+        NOT_YOURS,
+        NO_SESSION,
+        (409, "The trainee has not written in the session yet: there is nothing to grade."),
+        422,
+        (502, "The grader failed: the session is ended; grade it again (POST …/grade)."),
+        (503, "The session's engine is not configured here and it already has a grade."),
+    ),
+)
 def end_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
@@ -145,7 +194,23 @@ def end_session(
     return service.grade_public(*grade)
 
 
-@router.post("/{session_id}/grade", response_model=GradePublic)
+@router.post(
+    "/{session_id}/grade",
+    response_model=GradePublic,
+    responses=documented(
+        401,
+        NO_CSRF,
+        NO_SESSION,
+        (
+            409,
+            "The session is still active, or (for its trainee) already graded: only a coach "
+            "or an admin grades it again.",
+        ),
+        422,
+        (502, "The grader failed: the failure is stored; grade it again."),
+        (503, "The session's engine is not configured here and it already has a grade."),
+    ),
+)
 def grade_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
@@ -156,14 +221,26 @@ def grade_session(
     return service.grade_public(*grade)
 
 
-@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=documented(
+        401,
+        NOT_YOURS,
+        NO_SESSION,
+        (409, "The trainee has written in the session (or it has a grade): it is kept."),
+        422,
+    ),
+)
 def discard_session(session_id: str, user: CurrentUser, db: SessionDep) -> Response:
     """Delete a session you have not written in yet (409 once you have: end it instead)."""
     service.discard(db=db, user=user, session_id=session_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
-@router.get("/{session_id}", response_model=SessionDetail)
+@router.get(
+    "/{session_id}", response_model=SessionDetail, responses=documented(401, NO_SESSION, 422)
+)
 def get_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, db: SessionDep
 ) -> SessionDetail:
@@ -171,7 +248,7 @@ def get_session(
     return detail(catalog, db, user, session_id)
 
 
-@router.get("", response_model=SessionPage)
+@router.get("", response_model=SessionPage, responses=documented(401, 422))
 def list_sessions(
     user: CurrentUser,
     catalog: CatalogDep,
@@ -205,7 +282,10 @@ def list_sessions(
 
 @router.get(
     "/{session_id}/export",
-    responses={200: {"content": {"application/json": {}, "text/markdown": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/markdown": {}}},
+        **documented(401, NO_SESSION, 422),
+    },
 )
 def export_session(
     session_id: str,

@@ -35,11 +35,19 @@ from app.api.deps import (
     current_user,
     logged_in,
 )
-from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Outcome, Phase
+from app.catalog import DIFFICULTIES, LANGUAGES, Catalog, Language, Mood, Phase
 from app.config import Settings
 from app.engine.grader import PASS_SCORE, Criterion, TranscriptMessage
 from app.errors import Invalid, TooMany, Unauthorized, Upstream
-from app.models import CriterionPublic, Message, PracticeSession, SessionCreate, User, utcnow
+from app.models import (
+    CriterionPublic,
+    Message,
+    PracticeSession,
+    SessionCreate,
+    SessionOutcome,
+    User,
+    utcnow,
+)
 from app.reviews import VERDICTS, DeskFilters, ReviewCreate, ReviewPublic, SessionReviews
 from app.web.deps import CSRF_FIELD, PageUser, ReviewerPage
 from app.web.i18n import Translator, chosen_language, strings
@@ -51,7 +59,7 @@ LOGIN_COOKIE = "sparring_login"  # double-submit token for the login form (no se
 DESK_PAGE_SIZE = 25
 HISTORY_PAGE_SIZE = 50
 UNFINISHED_SHOWN = 5  # on the Practise page; the rest are in the progress page
-OUTCOMES: tuple[str, ...] = get_args(Outcome)
+OUTCOMES: tuple[str, ...] = get_args(SessionOutcome)
 MOODS: tuple[str, ...] = get_args(Mood)
 PHASES: tuple[str, ...] = get_args(Phase)
 
