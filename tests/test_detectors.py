@@ -1916,6 +1916,206 @@ for _move, _by_lang in PLAY_CASES.items():
         _known_good, _known_bad = CASES[_move][_lang]
         CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
 
+# The grader review (yes-then-sells on hard, extended need, immediate availability): advice
+# given flatly or handed back ("io terrei, ma decide lei", "I'd hold, but it's your call"), a
+# question about the need behind the request (not empathy followed by any question), and a
+# promise to answer at once ("Le rispondo subito, mi dica tutto") as giving in, while a
+# scheduled answer ("I'll answer tomorrow at 9") is not.
+CASES["need_question"] = {lang: ([], []) for lang in ("it", "en")}
+GRADER_REVIEW_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "need_question": {
+        "it": (
+            [
+                "Cosa vi preoccupa di più, al di là del sito?",
+                "Oltre al sito, di cosa avreste bisogno per sentirvi più sicure?",
+                "Al di là di quanto rendono, cosa le importa davvero di questi soldi?",
+                "Al di là del sito, cosa vi farebbe sentire più tranquille nella gestione?",
+                "Cosa vi preoccupa davvero, adesso che l'azienda è nelle vostre mani?",
+                "Di cosa avreste bisogno da me, oltre alla campagna sui social?",
+                "Come la state vivendo, questa nuova responsabilità?",
+                "Cosa cerca davvero in un consulente?",
+                "Che tipo di sostegno vi servirebbe nei prossimi mesi?",
+                "Cosa la farebbe sentire più tranquillo?",
+                "Capisco che la scadenza conta. Cosa cambierebbe per lei?",
+                "Che cosa significa per voi, davvero?",
+            ],
+            [
+                "Capisco, è un periodo durissimo. Quando le serve il sito?",
+                "Capisco, è un periodo durissimo. Come posso aiutarla?",
+                "Capisco, è un periodo durissimo: quali pratiche le mancano?",
+                "Immagino che sia un momento pesante. Mi manda i cedolini entro venerdì?",
+                "Cosa le serve per il sito?",
+                "Di cosa ha bisogno per la pratica?",
+                "Cosa cambia per il sito, con la nuova versione?",
+            ],
+        ),
+        "en": (
+            [
+                "What worries you most, beyond the website?",
+                "Beyond the website, what would help you feel more confident?",
+                "Beyond the website, what would make you feel calmer about running the company?",
+                "What really worries you, now that the company is in your hands?",
+                "What would you need from me, apart from the social campaign?",
+                "How are you coping with this new responsibility?",
+                "What are you really looking for in an advisor?",
+                "What kind of support would you need over the next few months?",
+                "What would make you feel safe?",
+                "How are you holding up?",
+                "I understand the deadline matters. What would change for you?",
+                "What does it mean to you?",
+            ],
+            [
+                "I understand, it's a really tough time. When do you need the website?",
+                "I understand, it's a really tough time. How can I help?",
+                "I understand, it's a really tough time: which forms are missing?",
+                "I can imagine it's a heavy moment. Can you send me the payslips by Friday?",
+                "What do you need for the website?",
+                "What do you need for the application?",
+                "What changed in the new version of the site?",
+            ],
+        ),
+    },
+    "gives_in": {
+        "it": (
+            [
+                "Le rispondo subito, mi dica tutto.",
+                "Ti rispondo subito, dimmi tutto.",
+                "Certo, le rispondo subito.",
+                "Tranquillo, le rispondo subito, mi scriva quando vuole.",
+                "Ci sono, le rispondo adesso: mi dica tutto.",
+                "Nessun problema, rispondo immediatamente.",
+                "Non si preoccupi, le rispondo subito.",
+                "Le rispondo sempre, non si preoccupi.",
+                "Rispondo sempre, a qualunque messaggio.",
+            ],
+            [
+                "Le rispondo domani alle 9.",
+                "Le rispondo domani mattina alle 9, con calma.",
+                "Le rispondo subito dopo la riunione di domani.",
+                "Non le rispondo subito, ma entro le 18.",
+                "Le rispondo subito: no, il prezzo non cambia.",
+                "Se le rispondo subito di notte, si abitua.",
+                "Le rispondo subito?",
+                "Mi dica tutto, la ascolto.",
+                "Rispondo sempre entro due ore.",
+                "Rispondo sempre, ma non di notte.",
+                "Non rispondo sempre.",
+            ],
+        ),
+        "en": (
+            [
+                "I'll answer right away, tell me everything.",
+                "I'll reply right away.",
+                "Sure, I'll answer right now, go ahead.",
+                "Don't worry, I'll answer right away, write to me whenever you like.",
+                "I'm here, I'll reply right now: tell me everything.",
+                "No problem, I'll respond immediately.",
+                "No problem, I'm answering now, tell me everything.",
+                "Write to me whenever you like.",
+                "I always answer, don't worry.",
+                "I always reply, to every message.",
+            ],
+            [
+                "I'll answer tomorrow at 9.",
+                "I'll answer tomorrow morning at 9, calmly.",
+                "I'll reply right after tomorrow's meeting.",
+                "I won't answer right away, but by 6 pm.",
+                "I'll answer right away: no, the price doesn't change.",
+                "If I reply right away at night, you'll expect it always.",
+                "Should I reply right away?",
+                "Tell me everything, I'm listening.",
+                "I always reply within two hours.",
+                "I always answer, but not at night.",
+                "I don't always answer.",
+            ],
+        ),
+    },
+    "boundary": {
+        "it": (
+            [
+                "Stasera non rispondo: ci sentiamo domani alle 10.",
+                "Rispondo sempre entro due ore.",
+                "Rispondo sempre, ma non di notte.",
+            ],
+            ["Stasera ci vediamo.", "Di notte dormo poco."],
+        ),
+        "en": (
+            [
+                "I won't answer tonight: let's talk tomorrow at 10.",
+                "I always reply within two hours.",
+                "I always answer, but not at night.",
+            ],
+            ["See you tonight.", "At night I sleep badly."],
+        ),
+    },
+    "advice": {
+        "it": (
+            [
+                "La mia raccomandazione è chiara: le americane restano dove sono.",
+                "Io terrei, ma alla fine decide lei.",
+                "Mi permetto di suggerirle, se non le dispiace, di aspettare un po'.",
+                "Aspetterei a vendere fino a marzo.",
+                "Io non venderei, ma ovviamente decide lei.",
+            ],
+            [
+                "La mia raccomandazione le arriva domani.",
+                "Ci terrei a dirle una cosa.",
+                "La terrei aggiornata ogni venerdì.",
+            ],
+        ),
+        "en": (
+            [
+                "My recommendation is clear: the US shares stay where they are.",
+                "I'd hold, but in the end it's your call.",
+                "If you don't mind my suggesting it, you might wait a bit.",
+                "I would wait until March before selling.",
+                "I wouldn't sell, but of course it's your call.",
+            ],
+            ["Would you hold the line a moment?", "My recommendation reaches you tomorrow."],
+        ),
+    },
+    "hesitant": {
+        "it": (
+            [
+                "Io terrei, ma alla fine decide lei.",
+                "Non ho dubbi: tenga le azioni. Però poi veda lei.",
+                "Io non venderei, ma ovviamente decide lei.",
+                "Mi permetto di suggerirle, se non le dispiace, di aspettare un po'.",
+            ],
+            [
+                "Decida lei il giorno dell'incontro: martedì o giovedì?",
+                "Le permetto di vedere i conti.",
+                "Se non le dispiace, ci sentiamo domani alle 9.",
+            ],
+        ),
+        "en": (
+            [
+                "I'd hold, but in the end it's your call.",
+                "I'm sure: hold the shares. But it's up to you.",
+                "I wouldn't sell, but of course it's your call.",
+                "If you don't mind my suggesting it, you might wait a bit.",
+            ],
+            [
+                "You pick the day for the meeting: Tuesday or Thursday?",
+                "I'll let you see the figures.",
+                "If you don't mind, let's talk tomorrow at 9.",
+            ],
+        ),
+    },
+    "paraphrase": {
+        "it": (["Quindi non vi serve solo un sito: vi serve qualcuno con cui confrontarvi."], []),
+        "en": (
+            ["So you don't just need a website: you need someone to think it through with."],
+            [],
+        ),
+    },
+}
+
+for _move, _by_lang in GRADER_REVIEW_CASES.items():
+    for _lang, (_good, _bad) in _by_lang.items():
+        _known_good, _known_bad = CASES[_move][_lang]
+        CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
+
 
 POSITIVE = [
     pytest.param(move, lang, text, id=f"{move}-{lang}-{i}")

@@ -80,7 +80,7 @@ def test_a_conversation_in_memory_ends_with_the_report_card() -> None:
     assert out.count("client> ") >= 3  # the opening and one answer per message
     assert "[trust " in out and "patience" in out  # the meters after each message
     assert "Score " in out and "/100" in out and "Look for the extended need" in out
-    assert '#4 "I understand the deadline matters."' in out  # the trainee's own words
+    assert '#4 "What would change for you?"' in out  # the trainee's own words
     again = runner.invoke(cli, args, input=said)
     assert again.stdout == out, "the same seed plays the same offline client"
 

@@ -7,6 +7,7 @@ computed here from the verdicts, whoever wrote them (the heuristic grader or a m
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 from pydantic import BaseModel, Field
@@ -89,11 +90,23 @@ def _evidence(
     technique_moves: list[str],
     detections: dict[int, list[Detection]],
     kind: Literal["cue", "anti_pattern"],
+    done_right: Sequence[str] = (),
 ) -> list[Evidence]:
+    """One quote per message showing one of `technique_moves`. An anti-pattern whose moves are
+    all part of a cue the same message shows is that cue done right, not a slip: advice is
+    adapt-style's slip, advice said firmly (advice+firm) its cue."""
     found: list[Evidence] = []
     for seq, dets in detections.items():
         present = move_ids(dets)
-        combo = next((c for c in technique_moves if matches(c, present)), None)
+        shown = [set(c.split("+")) for c in done_right if matches(c, present)]
+        combo = next(
+            (
+                c
+                for c in technique_moves
+                if matches(c, present) and not any(set(c.split("+")) <= cue for cue in shown)
+            ),
+            None,
+        )
         if combo is None:
             continue
         wanted = set(combo.split("+"))
@@ -123,7 +136,9 @@ def grade_heuristic(
         technique = catalog.techniques[technique_id]
         phrasing = persona.phrasings.get(technique_id, technique.better_phrasing)(language)
         hits = _evidence(technique.cues.moves, detections, "cue")[:MAX_QUOTES]
-        slips = _evidence(technique.anti_patterns.moves, detections, "anti_pattern")[:MAX_QUOTES]
+        slips = _evidence(
+            technique.anti_patterns.moves, detections, "anti_pattern", technique.cues.moves
+        )[:MAX_QUOTES]
         verdict: Verdict
         if not hits and not slips and not _in_context(technique, language, client_texts):
             # the client never created the situation (as far as its words show) and the trainee

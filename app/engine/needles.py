@@ -21,6 +21,9 @@ from typing import Any
 Needles = frozenset[str]
 
 MAX_NEEDLES = 128  # a few µs to look for them all; a move's search that finds nothing, 20-60 µs
+# The needles of a move's alternatives joined (a move of many patterns, each with a few dozen
+# verbs): a little more, so that one more pattern does not cost the move its prefilter.
+MAX_UNION = 160
 _LITERAL, _IN, _BRANCH = _constants.LITERAL, _constants.IN, _constants.BRANCH
 _SUBPATTERN, _ATOMIC_GROUP = _constants.SUBPATTERN, _constants.ATOMIC_GROUP
 _REPEATS = {_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT}
@@ -126,13 +129,13 @@ def _candidates(items: Any) -> list[Needles]:
 
 def _branch(alternatives: list[list[Needles]]) -> list[Needles]:
     """One needle set per alternative, joined: the best of each, or if that makes too many,
-    the best of each within an equal share of MAX_NEEDLES."""
-    share = MAX_NEEDLES // max(1, len(alternatives))
+    the best of each within an equal share of MAX_UNION."""
+    share = MAX_UNION // max(1, len(alternatives))
     for limit in (MAX_NEEDLES, share):
         picks = [_best([n for n in c if len(n) <= limit]) for c in alternatives]
         if all(picks):
             union = frozenset().union(*picks)  # type: ignore[arg-type]
-            if len(union) <= MAX_NEEDLES:
+            if len(union) <= MAX_UNION:
                 return [union]
     return []
 
