@@ -169,6 +169,9 @@ class Line(Strict):
     mood: Mood | None = None
     phase: list[Phase] | None = None
     about: Topics | None = None  # what the line answers: preferred when the trainee asks it
+    # beats that, once the client has said them in the session, this line would contradict
+    # ("what do we do with the shares?" once he has told you he sold them): not said after them
+    not_after: list[str] = []
 
     @field_validator("it", "en", mode="before")
     @classmethod
@@ -208,6 +211,19 @@ class Trigger(Strict):
     next_beat: str | None = None  # scheduled for the following turn (e.g. agree, then sell)
     effects: dict[str, float] = {}  # extra meter changes when the rule fires
     end: Outcome | None = None
+    # A rule with no move conditions is scheduled (a timed beat): when the trainee has just
+    # asked a question, the client answers it first, then plays the beat in the same turn.
+    # `false` for a client who talks over the question (his beat shows he does).
+    answer_first: bool = True
+
+    @model_validator(mode="after")
+    def _answer_first_scheduled(self) -> Trigger:
+        if not self.answer_first and (self.any_moves or self.all_moves):
+            raise ValueError(
+                "answer_first applies only to a rule with no any_moves/all_moves (a scheduled "
+                "beat); a rule answering the trainee's moves already answers the message"
+            )
+        return self
 
 
 class Burst(Strict):
@@ -281,6 +297,17 @@ class Persona(Strict):
             used.add(self.burst.beat)
         if missing := sorted(used - beats):
             raise ValueError(f"beats used by triggers/burst have no lines: {missing}")
+        for beat, lines in self.lines.items():
+            for n, line in enumerate(lines):
+                if unknown := sorted(set(line.not_after) - beats):
+                    raise ValueError(
+                        f"lines.{beat}[{n}].not_after names beats with no lines: {unknown}"
+                    )
+            if lines and all(beat in line.not_after for line in lines):
+                raise ValueError(
+                    f"lines.{beat}: every line has '{beat}' in not_after, so the beat has "
+                    "nothing left to say the second time: keep at least one line without it"
+                )
         meters = set(self.meters)
         referenced = set(self.walk_away) | set(self.agreement)
         referenced |= {m for t in self.triggers for m in (*t.meters, *t.effects)}

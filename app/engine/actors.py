@@ -6,7 +6,9 @@ message comes first, the most specific match first; a line written to answer ano
 question comes after the untagged ones. Otherwise it says every line of a beat before it
 repeats one (then the least said and least recent first), best fit for phase and mood
 first. It does not send a text twice in one turn, nor a text of its previous turn, while
-the beat has another line; a burst stops short rather than repeat itself.
+the beat has another line; a burst stops short rather than repeat itself. A line never
+contradicts what the client has said (its `not_after` beats) while its beat has another,
+and the director's `lead` (the answer to a question just asked) is said before the beat.
 """
 
 from __future__ import annotations
@@ -112,14 +114,27 @@ def _pick(
     times = Counter(used)
     last = {index: position for position, index in enumerate(used)}
 
-    def rank(i: int) -> tuple[int, int, int, bool, int, bool, int, int]:
+    said = {beat for beat, indices in state.used_lines.items() if indices}
+
+    def rank(i: int) -> tuple[bool, int, int, int, bool, int, bool, int, int]:
         line = lines[i]
+        barred = not said.isdisjoint(line.not_after)  # it would contradict what was said
         score = int(asked(line))
         fresh = 0 if score and times[i] == 1 else times[i]
         stray = line.about is not None and not score  # the answer to another question
         misfit = line.phase is not None and state.phase not in line.phase
         distance = _mood_distance(line, state.mood)
-        return clash(line), fresh, -score, stray, times[i], misfit, distance, last.get(i, -1)
+        return (
+            barred,
+            clash(line),
+            fresh,
+            -score,
+            stray,
+            times[i],
+            misfit,
+            distance,
+            last.get(i, -1),
+        )
 
     ranks = [rank(i) for i in range(len(lines))]
     best = min(ranks)
@@ -159,7 +174,10 @@ class OfflineActor:
         calls: list[CallRecord] | None = None,
     ) -> Iterator[str | Reply]:
         rng = random.Random(f"{seed}:{state.turn}:{directive.beat}")
-        beats = [directive.beat]
+        # the answer to the trainee's question first, when a scheduled beat takes the turn
+        beats = [directive.lead] if directive.lead else []
+        first = len(beats)  # the beat's own line: a burst only follows it
+        beats.append(directive.beat)
         burst = persona.burst
         if burst and directive.end is None and state.meters[burst.meter] >= burst.min:
             extra = min(burst.max_extra, 1 + int((state.meters[burst.meter] - burst.min) // 20))
@@ -180,7 +198,7 @@ class OfflineActor:
             used = state.used_lines.setdefault(beat, [])
             index = _pick(persona.lines[beat], used, state, rng, clash, asked)
             line = persona.lines[beat][index]
-            if n > 0 and clash(line):
+            if n > first and clash(line):
                 break  # a burst has run out of new things to say: no message twice in a row
             used.append(index)
             for text in line.messages(language):

@@ -16,6 +16,10 @@ from app.catalog import Catalog, Difficulty, Mood, Outcome, Persona, Phase, Trig
 Status = Literal["active", "ended"]
 OPENING_BEAT = "opening"
 TESTING_FROM_TURN = 3  # first turn of the testing phase; agreement is possible from here
+QUESTION_MOVES = frozenset({"question", "open_question"})
+CLOSING_MOVES = frozenset({"close_call"})  # the trainee says goodbye: the conversation ends here
+ANSWER_BEAT = "answer_question"
+GOODBYE_BEAT = "goodbye"  # the client takes the trainee's goodbye (optional: else `turn_limit`)
 
 
 class ClientState(BaseModel):
@@ -46,6 +50,10 @@ class Directive:
     deltas: dict[str, float] = field(default_factory=dict)
     trigger: str | None = None
     end: Outcome | None = None
+    # A beat said before `beat`, in the same turn: the answer to the question the trainee just
+    # asked, when a scheduled beat (a rule with no move conditions, or a `next_beat`) takes the
+    # turn; the scheduled beat follows it instead of swallowing the question.
+    lead: str | None = None
 
 
 def mood_of(meters: dict[str, float]) -> Mood:
@@ -88,6 +96,23 @@ def _matches(trigger: Trigger, moves: frozenset[str], state: ClientState, turn: 
     return all(bound.holds(state.meters[m]) for m, bound in trigger.meters.items())
 
 
+def scheduled(trigger: Trigger) -> bool:
+    """A rule that does not answer the trainee's message: it names no moves (a timed beat such
+    as a mishap at turn 2, or a reaction to the client's own previous beat)."""
+    return not trigger.any_moves and not trigger.all_moves
+
+
+def _reaction(net: float, found: frozenset[str]) -> str:
+    """The client's plain reaction to a message, when no rule or schedule takes the turn."""
+    if net < 0:
+        return "react_hard"
+    if found & QUESTION_MOVES:
+        return ANSWER_BEAT
+    if "advice" in found:
+        return "react_advice"
+    return "react_soft" if net > 0 else "neutral"
+
+
 def _walks(persona: Persona, meters: dict[str, float]) -> bool:
     return any(not bound.holds(meters[m]) for m, bound in persona.walk_away.items())
 
@@ -116,16 +141,24 @@ def observe(
 
     turn = state.turn + 1
     new = state.model_copy(update={"meters": meters, "turn": turn}, deep=True)
-    matching = [t for t in persona.triggers if _matches(t, found, new, turn)]
+    closing = bool(found & CLOSING_MOVES)
+    matching = [
+        t
+        for t in persona.triggers
+        if _matches(t, found, new, turn) and not (closing and scheduled(t))
+    ]
     walks = _walks(persona, meters)
     # Out of bounds already: he leaves, unless a rule ends the session its own way. Otherwise the
     # first match wins, in the card's order, whether it ends the session or not: a rule listed
     # first can shadow a later one (a first cold e-mail, `max_times: 1`, before the rule that
-    # ends the relationship on the second).
+    # ends the relationship on the second). After the trainee's goodbye no scheduled rule plays
+    # (the client would carry on as if nothing had been said): only rules answering the message.
     candidates = [t for t in matching if t.end] if walks else matching
     trigger = next(iter(candidates), None)
+    reaction = _reaction(net, found)
 
     end: Outcome | None = None
+    lead: str | None = None
     if walks and trigger is None:
         beat, end = "walk_away", "walked_away"
     elif trigger is not None:
@@ -137,24 +170,27 @@ def observe(
             # the rule's own effects take him past a limit (the quarrel escalates past his
             # anger limit): the walk-away sees this turn's meters, as the trainee does
             beat, end = "walk_away", "walked_away"
-    elif state.pending_beat:
+        elif scheduled(trigger) and trigger.answer_first and reaction == ANSWER_BEAT != beat:
+            lead = ANSWER_BEAT  # the question just asked is answered before the scheduled beat
+    elif state.pending_beat and not closing:
         beat = state.pending_beat
+        if reaction == ANSWER_BEAT != beat:
+            lead = ANSWER_BEAT
     elif (
         turn >= TESTING_FROM_TURN
         and persona.agreement
         and all(bound.holds(meters[m]) for m, bound in persona.agreement.items())
     ):
         beat, end = "agreement", "agreement"
+    elif closing:
+        # the trainee said goodbye and no rule of the card answers it (a push-back, a hang-up):
+        # the client takes the goodbye, and the conversation ends there
+        beat = GOODBYE_BEAT if persona.lines.get(GOODBYE_BEAT) else "turn_limit"
+        end = "ended_by_trainee"
     elif turn >= level.turn_limit:
         beat, end = "turn_limit", "turn_limit"
-    elif net < 0:
-        beat = "react_hard"
-    elif found & {"question", "open_question"}:
-        beat = "answer_question"
-    elif "advice" in found:
-        beat = "react_advice"
     else:
-        beat = "react_soft" if net > 0 else "neutral"
+        beat = reaction
 
     if end is None and turn >= level.turn_limit and beat != "turn_limit":
         end = "turn_limit"  # the client still says this turn's beat, then the session closes
@@ -164,7 +200,7 @@ def observe(
     new.phase = phase_of(turn, level.turn_limit)
     if end is not None:
         new.status, new.outcome = "ended", end
-    return new, Directive(beat, found, deltas, trigger.id if trigger else None, end)
+    return new, Directive(beat, found, deltas, trigger.id if trigger else None, end, lead)
 
 
 def end_by_trainee(state: ClientState) -> ClientState:
