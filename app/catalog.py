@@ -161,6 +161,28 @@ class Topics(Strict):
         return next((n for n, pattern in self.keyword_patterns[lang] if pattern.search(folded)), 0)
 
 
+class Restatement(Strict):
+    """An answer said again (`Line.again`): one message or several, in every language."""
+
+    it: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+    @field_validator("it", "en", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return [value] if isinstance(value, str) else value
+
+    @field_validator("it", "en")
+    @classmethod
+    def _not_empty(cls, value: list[str]) -> list[str]:
+        if not all(text.strip() for text in value):
+            raise ValueError("a message is empty")
+        return value
+
+    def messages(self, lang: Language) -> list[str]:
+        return getattr(self, lang)
+
+
 class Line(Strict):
     """One thing the client can say: one message, or a burst of several."""
 
@@ -172,6 +194,10 @@ class Line(Strict):
     # beats that, once the client has said them in the session, this line would contradict
     # ("what do we do with the shares?" once he has told you he sold them): not said after them
     not_after: list[str] = []
+    # how the client says this answer when its topic comes back and he has nothing new to say
+    # ("Te l'ho detto: i figli…"): said instead of the line, which is never said twice word for
+    # word; without it the actor puts a "come dicevo…" of prompts/texts.yaml before the line
+    again: Restatement | None = None
 
     @field_validator("it", "en", mode="before")
     @classmethod
@@ -182,6 +208,11 @@ class Line(Strict):
     def _same_shape(self) -> Line:
         if len(self.it) != len(self.en):
             raise ValueError("'it' and 'en' must hold the same number of messages")
+        if self.again is not None and self.about is None:
+            raise ValueError(
+                "'again' is said when the line's topic is asked about again: the line needs "
+                "an 'about'"
+            )
         return self
 
     def messages(self, lang: Language) -> list[str]:

@@ -73,7 +73,9 @@ class Engines:
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:
-    available: dict[str, Engine] = {"offline": Engine(OfflineActor(), HeuristicGrader())}
+    # the configured prompts folder's "as I said" lead-ins (the default reads the shipped one)
+    offline = OfflineActor(repeat=list(catalog.texts.get("repeat", {}).values()))
+    available: dict[str, Engine] = {"offline": Engine(offline, HeuristicGrader())}
     if settings.llm_configured:
         client = LLMClient(
             base_url=settings.llm_base_url,

@@ -260,10 +260,19 @@ def test_an_unused_answer_beats_a_better_fit_for_mood_and_phase() -> None:
         assert _pick(lines, [], state, rng, asked=_asked("How is the weather?")) == 0
 
 
+MONEY = {"it": ["soldi"], "en": ["money"]}
+
+
 def test_a_question_asked_again_gets_its_answer_once_more_not_a_third_time() -> None:
-    """An answer said once still comes before a line never said (the same question, the same
-    answer: better than an unrelated one), but said twice it waits for the others."""
-    lines = [_line("a"), _line("kids", **KIDS), _line("b"), _line("c")]
+    """An answer said once still comes before the answers to other questions, never said (the
+    same question, the same answer: better than an unrelated one), but said twice it waits for
+    the others. (An unsaid filler comes before it: tests/test_actor_repeats.py.)"""
+    lines = [
+        _line("a", **MONEY),
+        _line("kids", **KIDS),
+        _line("b", **MONEY),
+        _line("c", **MONEY),
+    ]
     asked = _asked("And your kids?")
     rng = random.Random(1)
     assert _pick(lines, [], _state(), rng, asked=asked) == 1
@@ -444,13 +453,14 @@ def test_the_same_seed_plays_the_same_answers(catalog: Catalog, persona: str) ->
 
 def test_a_state_stored_before_topics_still_loads_and_answers(catalog: Catalog) -> None:
     """`state.used_lines` keeps its format (beat → indices said, in order): a state stored
-    before topics plays on, and the answer said once comes again to the same question."""
+    before topics plays on, and the answer said once comes again to the same question (once
+    the filler, line 8, has been said: tests/test_actor_repeats.py), owned up to as a repeat."""
     persona = catalog.personas["yes-then-sells"]
     state, _ = opening(persona, "medium")
     stored = state.model_dump(mode="json") | {
         "turn": 3,
         "phase": "testing",
-        "used_lines": {"opening": [0], "answer_question": [2, 0, 3]},
+        "used_lines": {"opening": [0], "answer_question": [2, 0, 3, 8]},
     }
     old = ClientState.model_validate(stored)
     new, directive = observe(catalog, persona, old, {"open_question", "question"})
@@ -468,6 +478,8 @@ def test_a_state_stored_before_topics_still_loads_and_answers(catalog: Catalog) 
         )
         if isinstance(item, Reply)
     ]
-    assert [r.meta["line"] for r in replies] == [2]  # the children, asked about again
-    assert new.used_lines["answer_question"] == [2, 0, 3, 2]
+    # the children, asked about again: the answer in the card's words for a repeat (`again`)
+    assert [r.meta["line"] for r in replies] == [2]
+    assert replies[0].meta["again"] and replies[0].content.startswith("I figli, gliel'ho detto.")
+    assert new.used_lines["answer_question"] == [2, 0, 3, 8, 2]
     assert ClientState.model_validate(new.model_dump(mode="json")) == new

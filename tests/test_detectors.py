@@ -2117,6 +2117,67 @@ for _move, _by_lang in GRADER_REVIEW_CASES.items():
         CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
 
 
+# The after-hours caller's boundary (article 001: a stranger calls after 21:00, and is calmly
+# asked not to call at night): refusing the call at this hour, or sending him to the office in
+# working time, is the boundary the card rewards. A call the trainee promises to make tomorrow
+# is a commitment, not a boundary, unless the same message refuses tonight.
+AFTER_HOURS_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "boundary": {
+        "it": (
+            [
+                "A quest'ora non rispondo.",
+                "A quest’ora non rispondo al telefono, mi dispiace.",
+                "Non rispondo a quest'ora: è una regola che ho per tutti.",
+                "Chiami domani in studio.",
+                "Mi chiami domani in studio, dalle nove.",
+                "Chiamami domani in ufficio, ne parliamo con calma.",
+                "Se mi chiama domattina in studio, la ascolto volentieri.",
+                "Può chiamarmi lunedì allo studio.",
+                "Ti chiamo domani: stasera no.",
+            ],
+            [
+                "Ti chiamo domani.",
+                "La richiamo domani mattina con la risposta.",
+                "Domani la chiamo in studio.",
+                "Ti chiamo domani in studio con i numeri.",
+                "Chiami pure domani, se vuole.",
+                "Non rispondo mai male ai clienti.",
+                "A quest'ora di solito rispondo io.",
+                "Domani in studio ne parliamo con calma.",
+            ],
+        ),
+        "en": (
+            [
+                "I don't take calls at this hour.",
+                "I don’t answer the phone at this hour, I'm sorry.",
+                "At this hour I don't take calls: it's a rule I have for everyone.",
+                "Call my office tomorrow.",
+                "Please call my office tomorrow, from nine.",
+                "Call me at the office tomorrow, we'll talk it through calmly.",
+                "If you ring the office tomorrow morning, I'll gladly hear you out.",
+                "You can call me on Monday at the office.",
+                "I'll call you tomorrow: not tonight.",
+            ],
+            [
+                "I'll call you tomorrow.",
+                "I'll call you tomorrow morning with the answer.",
+                "I'll call your office tomorrow.",
+                "I'll call you tomorrow at the office with the figures.",
+                "Call me tomorrow if you like.",
+                "I don't take calls personally, my assistant does.",
+                "At this hour I usually answer myself.",
+                "Tomorrow at the office we'll talk it through calmly.",
+            ],
+        ),
+    },
+}
+
+for _move, _by_lang in AFTER_HOURS_CASES.items():
+    for _lang, (_good, _bad) in _by_lang.items():
+        _known_good, _known_bad = CASES[_move][_lang]
+        CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
+
+
 POSITIVE = [
     pytest.param(move, lang, text, id=f"{move}-{lang}-{i}")
     for move, by_lang in CASES.items()

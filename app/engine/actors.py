@@ -5,22 +5,28 @@ session seed. It answers what the trainee asked: a line whose `about` matches th
 message comes first, the most specific match first; a line written to answer another
 question comes after the untagged ones. Otherwise it says every line of a beat before it
 repeats one (then the least said and least recent first), best fit for phase and mood
-first. It does not send a text twice in one turn, nor a text of its previous turn, while
-the beat has another line; a burst stops short rather than repeat itself. A line never
-contradicts what the client has said (its `not_after` beats) while its beat has another,
-and the director's `lead` (the answer to a question just asked) is said before the beat.
+first. A second question on a topic it has answered gets another line on that topic, else a
+filler, and only then the same answer, said as a repeat: the line's `again`, or a "Like I
+said before…" of prompts/texts.yaml before it. It does not send a text twice in one turn,
+nor a text of its previous turn, while the beat has another line; a burst stops short rather
+than repeat itself. A line never contradicts what the client has said (its `not_after`
+beats) while its beat has another, and the director's `lead` (the answer to a question just
+asked) is said before the beat.
 """
 
 from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from app.catalog import Language, Line, Mood, Persona
+import yaml
+
+from app.catalog import PROMPTS_DIR, Language, Line, Mood, Persona, Text
 from app.engine.director import ClientState, Directive
 from app.engine.llm import CallRecord, LLMClient, LLMError, Prompt, render
 
@@ -91,10 +97,14 @@ def _pick(
     beats a single word). Lines are ranked by, in order:
 
     1. no clash: never the text just said, even when it answers (the beat's other lines do);
-    2. fewest times said, where a line on topic said only once counts as unused: a question
-       asked again gets the same answer once more rather than something unrelated, but not a
-       third time while the beat has lines said less, so the client does not loop on one
-       line (play review, section 1);
+    2. fewest times said, where a line on topic said once comes after the unsaid lines that
+       fit but before the others: a second question on a topic already answered gets
+       another answer on that topic, else a filler (a line without `about`, unless its tone
+       is the opposite of the client's mood: a cold deflection to a warm client), and only
+       then the same answer again, which the actor says as a repeat (`OfflineActor`); it
+       still comes before an answer to another question, but not a third time while the
+       beat has lines said less, so the client does not loop on one line (play review,
+       section 1; third play review: a word-for-word repeat reads like a bot);
     3. on topic, the most specific match first: among lines said as often, the one that
        answers what was asked, a line matching a phrase ("every week") before one matching
        a single word;
@@ -116,12 +126,29 @@ def _pick(
 
     said = {beat for beat, indices in state.used_lines.items() if indices}
 
-    def rank(i: int) -> tuple[bool, int, int, int, bool, int, bool, int, int]:
+    # an answer to this topic already said once: it may come again (the actor owns up to the
+    # repeat), after any unsaid line that fits
+    again = any(times[i] == 1 and asked(line) for i, line in enumerate(lines))
+
+    def fits(i: int) -> bool:
+        """An unsaid line that may take the place of an answer said before: one on topic, or
+        a filler (no `about`) whose tone is not the opposite of the client's mood."""
+        line = lines[i]
+        return bool(asked(line)) or (
+            line.about is None and (not again or _mood_distance(line, state.mood) < 3)
+        )
+
+    def rank(i: int) -> tuple[bool, int, tuple[int, int], int, bool, int, bool, int, int]:
         line = lines[i]
         barred = not said.isdisjoint(line.not_after)  # it would contradict what was said
         score = int(asked(line))
-        fresh = 0 if score and times[i] == 1 else times[i]
         stray = line.about is not None and not score  # the answer to another question
+        if times[i] == 0:
+            fresh = (0, 0 if fits(i) else 2)
+        elif score and times[i] == 1:
+            fresh = (0, 1)  # said once: after the unsaid lines that fit, before the others
+        else:
+            fresh = (times[i], 0)
         misfit = line.phase is not None and state.phase not in line.phase
         distance = _mood_distance(line, state.mood)
         return (
@@ -139,6 +166,15 @@ def _pick(
     ranks = [rank(i) for i in range(len(lines))]
     best = min(ranks)
     return rng.choice([i for i, r in enumerate(ranks) if r == best])
+
+
+@lru_cache(maxsize=1)
+def _repeat_texts() -> tuple[Text, ...]:
+    """The `repeat` block of prompts/texts.yaml (checked with the catalogue at start-up); none
+    without it, and then an answer said again comes back without a lead-in."""
+    data = yaml.safe_load((PROMPTS_DIR / "texts.yaml").read_text(encoding="utf-8"))
+    block = (data.get("repeat") or {}) if isinstance(data, dict) else {}
+    return tuple(Text.model_validate(value) for value in block.values())
 
 
 def _last_trainee(history: list[tuple[str, str]]) -> str:
@@ -161,6 +197,11 @@ class OfflineActor:
     """Plays the card's scripted lines: no network, same seed → same conversation."""
 
     name = "offline"
+
+    def __init__(self, repeat: Sequence[Text] | None = None) -> None:
+        """`repeat`: the lead-ins said before an answer given again (by default the `repeat`
+        block of prompts/texts.yaml)."""
+        self.repeat = list(_repeat_texts() if repeat is None else repeat)
 
     def reply(
         self,
@@ -190,6 +231,7 @@ class OfflineActor:
             return 2 if texts & now else 1 if texts & before else 0
 
         message = _last_trainee(history)
+        said = {content.strip() for role, content in history if role == "client"}
 
         def asked(line: Line) -> int:
             return 0 if line.about is None else line.about.score(message, language)
@@ -200,11 +242,33 @@ class OfflineActor:
             line = persona.lines[beat][index]
             if n > first and clash(line):
                 break  # a burst has run out of new things to say: no message twice in a row
+            meta: dict[str, object] = {"engine": self.name, "beat": beat, "line": index}
+            texts = line.messages(language)
+            if n <= first and index in used and asked(line):
+                # the same answer to the same topic: said as a person repeating himself, in
+                # the card's own words for it, else with a "come dicevo…" before the line
+                again = line.again.messages(language) if line.again else []
+                if again and not {text.strip() for text in again} & said:
+                    texts = again
+                    meta["again"] = True
+                elif lead := self._repeat_lead(language, said, before | now, rng):
+                    texts = [lead, *texts]
+                    meta["again"] = True
             used.append(index)
-            for text in line.messages(language):
+            for text in texts:
                 now.add(text.strip())
                 yield text
-                yield Reply(text, beat, {"engine": self.name, "beat": beat, "line": index})
+                yield Reply(text, beat, dict(meta))
+
+    def _repeat_lead(
+        self, language: Language, said: set[str], recent: set[str], rng: random.Random
+    ) -> str:
+        """A short "as I said" for an answer given before (prompts/texts.yaml `repeat`): one
+        the client has not `said` yet in the session if there is one, never one of the
+        `recent` texts (this turn's and the previous one's); "" when there is none."""
+        leads = [text(language) for text in self.repeat if text(language).strip() not in recent]
+        fresh = [lead for lead in leads if lead.strip() not in said]
+        return rng.choice(fresh or leads) if leads else ""
 
 
 SEPARATOR = "\n---\n"  # the actor prompt asks for this line between messages sent in a row
