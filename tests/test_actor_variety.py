@@ -168,6 +168,22 @@ def test_the_drills_are_varied_too(catalog: Catalog) -> None:
         assert_varied(catalog, drill["persona"], script, path.name)
 
 
+def test_no_client_message_comes_twice_in_a_session(catalog: Catalog) -> None:
+    """Not even in a burst: the free-advice seeker's screenshot bursts sent the same attachment
+    twice ("📎 draft_post_office.png") once the beat had nothing new; now the burst stops
+    short. Every drill's turns, at every level, five seeds."""
+    for path in sorted(DRILLS.glob("*.yaml")):
+        drill = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for difficulty in ("easy", "medium", "hard"):
+            for seed in range(5):
+                script = _play(
+                    catalog, drill["persona"], drill["language"], drill["turns"], difficulty, seed
+                )
+                sent = Counter(reply.content for reply in script.replies)
+                twice = [text for text, times in sent.items() if times > 1]
+                assert not twice, f"{path.name} {difficulty} seed {seed}: {twice}"
+
+
 def test_the_same_seed_still_plays_the_same_session(catalog: Catalog) -> None:
     def run(seed: int) -> list[str]:
         script = _play(catalog, "yes-then-sells", "en", PASSIVE["en"], "easy", seed)

@@ -9,9 +9,9 @@ first. A second question on a topic it has answered gets another line on that to
 filler, and only then the same answer, said as a repeat: the line's `again`, or a "Like I
 said before…" of prompts/texts.yaml before it. It does not send a text twice in one turn,
 nor a text of its previous turn, while the beat has another line; a burst stops short rather
-than repeat itself. A line never contradicts what the client has said (its `not_after`
-beats) while its beat has another, and the director's `lead` (the answer to a question just
-asked) is said before the beat.
+than send again a message of the session. A line never contradicts what the client has said
+(its `not_after` beats) while its beat has another, and the director's `lead` (the answer to
+a question just asked) is said before the beat.
 """
 
 from __future__ import annotations
@@ -240,8 +240,10 @@ class OfflineActor:
             used = state.used_lines.setdefault(beat, [])
             index = _pick(persona.lines[beat], used, state, rng, clash, asked)
             line = persona.lines[beat][index]
-            if n > first and clash(line):
-                break  # a burst has run out of new things to say: no message twice in a row
+            if n > first and (clash(line) or index in used):
+                # a burst has run out of new things to say: it stops short rather than send a
+                # message (a screenshot, a question) the client has sent before
+                break
             meta: dict[str, object] = {"engine": self.name, "beat": beat, "line": index}
             texts = line.messages(language)
             if n <= first and index in used and asked(line):
