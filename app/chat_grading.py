@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from app import sessions as service
+from app import grades
 from app.catalog import Catalog, Language
 from app.chatlog import ChatLogError, read_chatlog
 from app.engine.grader import Role
@@ -95,7 +95,7 @@ def grade_chat_file(
         where = ".".join(str(p) for p in first["loc"])
         loc = ("body", "file") if first["loc"][0] == "messages" else ("body", *first["loc"])
         raise Invalid(f"{shown}: {where}: {first['msg']}", loc, code="chat_unreadable") from exc
-    result = service.grade_transcript(
+    result = grades.grade_transcript(
         db=db, catalog=catalog, engines=engines, request=request, user=user, quota=quota
     )
     graded = [(m.role, m.content) for m in request.messages]

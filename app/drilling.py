@@ -8,6 +8,7 @@ import logging
 
 from sqlmodel import Session
 
+from app import grades
 from app import sessions as service
 from app.catalog import Catalog
 from app.drills import turn_problem
@@ -71,7 +72,7 @@ def play_drill(
         turns_played=played,
         session=service.session_public(catalog, record),
         messages=[service.message_public(m) for m in messages],
-        grade=service.grade_public(grade, criteria),
+        grade=grades.grade_public(grade, criteria),
     )
 
 

@@ -34,9 +34,9 @@ from app.db import get_engine, migrate
 from app.engine import detectors
 from app.engines import build_engines
 from app.errors import Invalid, ServiceError
+from app.grades import resume_pending_grades
 from app.middleware import BodyLimit, SecurityHeaders, too_large_json
 from app.quota import HourlyQuota
-from app.sessions import resume_pending_grades
 from app.web import assignment_pages, chat_grading_pages, user_pages
 from app.web import pages as web
 from app.web.i18n import Translator, chosen_language

@@ -22,6 +22,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from app import auth
 from app.engine.grader import Verdict
 from app.errors import Conflict, Forbidden, Invalid, NotFound
+from app.grades import latest_grade
 from app.models import (
     INT_MAX,
     CriterionResult,
@@ -31,7 +32,6 @@ from app.models import (
     Review,
     User,
 )
-from app.sessions import latest_grade
 
 VERDICTS: tuple[str, ...] = get_args(Verdict)
 REVIEWER_ROLES = ("coach", "admin")

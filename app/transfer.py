@@ -12,7 +12,7 @@ otherwise the review becomes the importer's (counted in `reviews_reassigned`): a
 never puts words in the mouth of someone the importer could not see, and a coach's
 correction of the grader is kept rather than dropped. A session names one of the engines
 Sparring has; one played with an engine this server has not configured (the model) is
-imported all the same, and graded here by the offline grader (sessions.grading_engine).
+imported all the same, and graded here by the offline grader (grades.grading_engine).
 """
 
 from __future__ import annotations

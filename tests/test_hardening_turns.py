@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, inspect, text
 from sqlmodel import Session, col, select
 
-from app import auth
+from app import auth, grades
 from app import sessions as service
 from app.db import MIGRATIONS, get_engine, migrate
 from app.models import Grade, PracticeSession, Team, TeamMember, User
@@ -105,7 +105,7 @@ def test_an_end_that_looked_before_another_finished_grading_returns_that_grade(
     with Session(app.state.engine) as db:  # type: ignore[attr-defined]
         record = db.get(PracticeSession, sid)
         assert record is not None
-        grade, criteria = service.grade_session(
+        grade, criteria = grades.grade_session(
             db=db,
             catalog=app.state.catalog,  # type: ignore[attr-defined]
             engines=app.state.engines,  # type: ignore[attr-defined]
@@ -127,7 +127,7 @@ def test_grading_a_session_already_being_graded_returns_that_grade(client: TestC
         assert record is not None
         db.add(Grade(session_id=sid, grader="another request", prompt_version=""))
         db.commit()
-        grade, criteria = service.grade_session(
+        grade, criteria = grades.grade_session(
             db=db,
             catalog=app.state.catalog,
             engines=app.state.engines,

@@ -14,7 +14,7 @@ from app.models import (
     TechniquePublic,
     TechniqueRef,
 )
-from app.sessions import persona_or_404
+from app.records import persona_or_404
 
 router = api_router("/api", tags=["catalogue"])
 LangQuery = Annotated[Language, Query(description="language of the texts: it or en")]

@@ -1,6 +1,6 @@
 """Stateless grading of recorded conversations, and scripted drills."""
 
-from app import sessions as service
+from app import grades
 from app.api.deps import (
     NO_CSRF,
     CatalogDep,
@@ -46,7 +46,7 @@ def grade(
     """Grade a conversation recorded elsewhere against a persona's techniques; not stored.
     Without `language`, the one the messages are written in. With the `llm` engine, at most
     SPARRING_MODEL_GRADES_PER_HOUR a user (429 past it)."""
-    return service.grade_transcript(
+    return grades.grade_transcript(
         db=db, catalog=catalog, engines=engines, request=body, user=user, quota=quota
     )
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 from sqlmodel import Session
 
-from app import reviews
+from app import grades, reviews
 from app import sessions as service
 from app.api.deps import (
     NO_CSRF,
@@ -50,7 +50,7 @@ def detail(catalog: Catalog, db: Session, user: User, session_id: str) -> Sessio
     return SessionDetail(
         session=service.session_public(catalog, record),
         messages=[service.message_public(m) for m in messages],
-        grade=service.grade_public(*grade) if grade else None,
+        grade=grades.grade_public(*grade) if grade else None,
     )
 
 
@@ -191,7 +191,7 @@ def end_session(
     (and no score yet): read it again with GET /api/sessions/{id}. 409 before the trainee's
     first message: there is nothing to grade (DELETE discards such a session)."""
     grade = service.end(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
-    return service.grade_public(*grade)
+    return grades.grade_public(*grade)
 
 
 @router.post(
@@ -215,10 +215,10 @@ def grade_session(
     session_id: str, user: CurrentUser, catalog: CatalogDep, engines: EnginesDep, db: SessionDep
 ) -> GradePublic:
     """Grade an ended session again, e.g. after a failed grade; the old grades are kept."""
-    grade = service.regrade(
+    grade = grades.regrade(
         db=db, catalog=catalog, engines=engines, user=user, session_id=session_id
     )
-    return service.grade_public(*grade)
+    return grades.grade_public(*grade)
 
 
 @router.delete(

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 from starlette.datastructures import FormData
 
-from app import assignments, auth, history, reviews
+from app import assignments, auth, grades, history, reviews
 from app import sessions as service
 from app.api.deps import (
     COOKIE_NAME,
@@ -396,7 +396,7 @@ def regrade(
     """Grade an ended session: again after a failure, or for the first time when it was left
     before its grade; back to the report card, or to the review desk a coach graded it from."""
     with contextlib.suppress(Upstream):
-        service.regrade(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
+        grades.regrade(db=db, catalog=catalog, engines=engines, user=user, session_id=session_id)
     return redirect(f"/desk/{session_id}" if then == "review" else f"/sessions/{session_id}/report")
 
 
@@ -449,7 +449,7 @@ def _graded_session(
     with the evidence marked, and the coaches' comments, in the reader's language."""
     record, messages, graded = service.get(db=db, user=user, session_id=session_id)
     lang = chosen_language(request)[0]
-    grade = service.grade_public(*graded) if graded else None
+    grade = grades.grade_public(*graded) if graded else None
     criteria = grade.criteria if grade and grade.status == "done" else []
     review = reviews.session_reviews(db=db, user=user, session_id=session_id)
     technique_comments, message_comments = _comments(review)
