@@ -90,10 +90,8 @@ def _keyword(keyword: str) -> str:
     return re.escape(fold(keyword)).replace(r"\ ", r"\s+")
 
 
-class Topics(Strict):
-    """What a line talks about (`about`): keywords or word stems in every language. The
-    line answers a trainee message holding a word that begins with one of them
-    ("figli" matches "figli" and "figlio"; "decision" matches "decisions")."""
+class Texts(Strict):
+    """One string or several in every language (a card may write one as a plain string)."""
 
     it: list[str] = Field(min_length=1)
     en: list[str] = Field(min_length=1)
@@ -102,6 +100,12 @@ class Topics(Strict):
     @classmethod
     def _one_or_many(cls, value: object) -> object:
         return [value] if isinstance(value, str) else value
+
+
+class Topics(Texts):
+    """What a line talks about (`about`): keywords or word stems in every language. The
+    line answers a trainee message holding a word that begins with one of them
+    ("figli" matches "figli" and "figlio"; "decision" matches "decisions")."""
 
     @field_validator("it", "en")
     @classmethod
@@ -161,16 +165,8 @@ class Topics(Strict):
         return next((n for n, pattern in self.keyword_patterns[lang] if pattern.search(folded)), 0)
 
 
-class Restatement(Strict):
+class Restatement(Texts):
     """An answer said again (`Line.again`): one message or several, in every language."""
-
-    it: list[str] = Field(min_length=1)
-    en: list[str] = Field(min_length=1)
-
-    @field_validator("it", "en", mode="before")
-    @classmethod
-    def _one_or_many(cls, value: object) -> object:
-        return [value] if isinstance(value, str) else value
 
     @field_validator("it", "en")
     @classmethod
