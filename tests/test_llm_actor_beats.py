@@ -19,6 +19,7 @@ from typing import Any, cast
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import Reply, StubLLM
+from test_llm_engine import llm_settings
 
 from app.catalog import PROMPTS_DIR, Catalog, Language, Persona
 from app.config import Settings
@@ -56,15 +57,7 @@ def stub() -> Iterator[StubLLM]:
 @pytest.fixture
 def settings(stub: StubLLM, database_url: str) -> Settings:
     """The llm engine (the default when configured) on the stub: no retries."""
-    stub.reset()
-    return Settings(
-        database_url=database_url,
-        llm_base_url=stub.base_url,
-        actor_model="actor-model",
-        grader_model="grader-model",
-        llm_timeout=5.0,
-        llm_max_retries=0,
-    )
+    return llm_settings(stub, database_url)
 
 
 def start(client: TestClient, persona: str, seed: int = 1) -> str:
@@ -123,7 +116,9 @@ def test_a_question_before_a_scheduled_beat_is_answered_first(
     # the answer first, then the scheduled beat, each with its own example lines
     assert what.index(ANSWER_FIRST) < what.index(SECOND_PART)
     answers, sale = what.split("Lines this client might say here, for the second part", 1)
-    assert examples(persona, "answer_question")[0] in answers
+    # the answer lines on the question's topic first (the fear: "What are you most afraid of")
+    fear = next(e for e in examples(persona, "answer_question") if e.startswith("My fear?"))
+    assert answers.split("\n- ", 1)[1].startswith(fear)
     assert examples(persona, "sold_anyway")[0] in sale
     assert not any(line in answers for line in examples(persona, "sold_anyway"))
     assert "Write the answer as its own message, then a line with only --- on it" in what
@@ -156,7 +151,9 @@ def test_the_answer_lines_are_in_the_session_language(catalog: Catalog, language
     )
     assert directive.lead == "answer_question"
     text = render(persona, state, directive, language)
-    assert examples(persona, "answer_question", language)[0] in text
+    other: Language = "en" if language == "it" else "it"
+    assert any(line in text for line in examples(persona, "answer_question", language))
+    assert not any(line in text for line in examples(persona, "answer_question", other))
     assert examples(persona, directive.beat, language)[0] in text
     assert ("Italian" if language == "it" else "English") in text
 

@@ -274,6 +274,7 @@ class OfflineActor:
 
 
 SEPARATOR = "\n---\n"  # the actor prompt asks for this line between messages sent in a row
+EXAMPLES = 4  # example lines the actor prompt shows for a beat: the best few, not all of them
 
 
 class _Splitter:
@@ -283,27 +284,39 @@ class _Splitter:
         self.buffer = ""
         self.sent = 0  # characters of the buffer already yielded as deltas
 
-    def feed(self, text: str) -> tuple[str, list[str]]:
+    def feed(self, text: str) -> list[tuple[str, bool]]:
+        """What `text` completes, in order: (delta, False) for text to stream now, (message,
+        True) for a finished message. A message's last delta comes before the message itself,
+        so what is stored while it streams never takes text of the next message."""
         self.buffer += text
-        done: list[str] = []
+        out: list[tuple[str, bool]] = []
         while (cut := self.buffer.find(SEPARATOR)) >= 0:
-            done.append(self.buffer[:cut])
+            if cut > self.sent:
+                out.append((self.buffer[self.sent : cut], False))
+            out.append((self.buffer[:cut], True))
             self.buffer = self.buffer[cut + len(SEPARATOR) :]
             self.sent = 0
         hold = next(
             (n for n in range(len(SEPARATOR) - 1, 0, -1) if self.buffer.endswith(SEPARATOR[:n])), 0
         )
         safe = len(self.buffer) - hold
-        delta = self.buffer[self.sent : safe] if safe > self.sent else ""
-        self.sent = max(self.sent, safe)
-        return delta, done
+        if safe > self.sent:
+            out.append((self.buffer[self.sent : safe], False))
+            self.sent = safe
+        return out
 
     def close(self) -> str:
         return self.buffer
 
 
 class LLMActor:
-    """Plays the persona with a model, steered each turn by the director's hidden state."""
+    """Plays the persona with a model, steered each turn by the director's hidden state.
+
+    The prompt's example lines are the card's, chosen as the offline actor would: the lines
+    that answer the trainee's latest message first (`about`, the most specific match first),
+    then the fillers, then the answers to other questions, so the model is not nudged towards
+    a topic nobody asked about; an answer already given is shown in its `again` wording, as
+    the client says it the second time."""
 
     name = "llm"
 
@@ -314,10 +327,22 @@ class LLMActor:
         self.prompts_dir, self.texts = prompts_dir, texts
 
     def prompt(
-        self, persona: Persona, language: Language, state: ClientState, directive: Directive
+        self,
+        persona: Persona,
+        language: Language,
+        state: ClientState,
+        directive: Directive,
+        history: Sequence[tuple[str, str]] = (),
     ) -> Prompt:
+        """The system prompt for this turn; `history` (the conversation so far, the trainee's
+        message last) chooses and words the example lines. The same input, the same text."""
         level = persona.difficulty[state.difficulty]
-        examples = [" / ".join(line.messages(language)) for line in persona.lines[directive.beat]]
+        message = _last_trainee(list(history))
+        said = {content.strip() for role, content in history if role == "client"}
+
+        def examples(beat: str) -> list[str]:
+            return self._examples(persona.lines[beat], language, state, message, said)
+
         return render(
             self.prompts_dir,
             "actor.j2",
@@ -328,9 +353,50 @@ class LLMActor:
             state=state,
             mood=state.mood,
             directive=directive,
-            examples=examples[:4],
+            answers=examples(directive.lead) if directive.lead else [],
+            examples=examples(directive.beat),
             separator=SEPARATOR.strip(),
         )
+
+    @staticmethod
+    def _examples(
+        lines: list[Line], language: Language, state: ClientState, message: str, said: set[str]
+    ) -> list[str]:
+        """The best EXAMPLES lines of a beat, best first, ranked as the offline actor ranks
+        them (`_pick`) but with no randomness, so the prompt (and its tests) stay stable:
+
+        1. on the topic of the trainee's `message`, the most specific match first
+           (`Topics.score`): the model hears first how this client answers *this*;
+        2. a line without `about` before one written for another topic, which would restate
+           a question nobody asked;
+        3. a line not said yet before one the client has said (a text in `said`);
+        4. the phase fits, then the mood (the client's, untagged, the next, the opposite);
+        5. the card's order.
+
+        A line whose text (or `again` text) the client has said is shown in its `again`
+        wording when it has one: its topic was answered, and that is how he says it again.
+        """
+
+        def answered(line: Line) -> bool:
+            texts = line.messages(language) + (line.again.messages(language) if line.again else [])
+            return not said.isdisjoint(text.strip() for text in texts)
+
+        def rank(i: int) -> tuple[int, bool, bool, bool, int, int]:
+            line = lines[i]
+            score = line.about.score(message, language) if line.about else 0
+            stray = line.about is not None and not score
+            misfit = line.phase is not None and state.phase not in line.phase
+            return (-score, stray, answered(line), misfit, _mood_distance(line, state.mood), i)
+
+        best = [lines[i] for i in sorted(range(len(lines)), key=rank)[:EXAMPLES]]
+        return [
+            " / ".join(
+                line.again.messages(language)
+                if line.again and answered(line)
+                else line.messages(language)
+            )
+            for line in best
+        ]
 
     def reply(
         self,
@@ -343,7 +409,14 @@ class LLMActor:
         seed: int,
         calls: list[CallRecord] | None = None,
     ) -> Iterator[str | Reply]:
-        prompt = self.prompt(persona, language, state, directive)
+        """Stream the model's reply: text deltas, then a `Reply` per finished message.
+
+        Every message is labelled with the directive's beat, except on a turn with a `lead`:
+        the prompt asks for the answer first, as its own message, so when the model sends
+        more than one message the first is labelled with the lead, as the offline actor
+        does; a single message keeps the beat. The first message's `Reply` therefore waits
+        until text of a second one arrives or the stream ends (its deltas do not)."""
+        prompt = self.prompt(persona, language, state, directive, history)
         messages = [{"role": "system", "content": prompt.text}]
         if not history or history[0][0] != "trainee":
             # the cue the opening was written to, kept in later turns: the conversation
@@ -357,12 +430,18 @@ class LLMActor:
                 messages[-1]["content"] += SEPARATOR + content
             else:
                 messages.append({"role": speaker, "content": content})
-        meta = {
+        meta: dict[str, object] = {
             "engine": self.name,
             "model": self.model,
             "beat": directive.beat,
             "prompt_version": prompt.version,
         }
+
+        def labelled(content: str, beat: str) -> Reply:
+            return Reply(content, beat, {**meta, "beat": beat})
+
+        lead = directive.lead
+        pending: str | None = None  # the first message of a lead's turn, until we know more
         splitter, records, said = _Splitter(), calls if calls is not None else [], 0
         try:
             for delta in self.client.stream(
@@ -373,19 +452,30 @@ class LLMActor:
                 calls=records,
                 temperature=self.temperature,
             ):
-                text, done = splitter.feed(delta)
-                if text:
-                    yield text
-                for message in done:
-                    if message.strip():
+                for text, finished in splitter.feed(delta):
+                    if pending is not None and lead and text.strip():
+                        # a second message is coming: the first one was the answer
+                        yield labelled(pending, lead)
+                        pending = None
+                    if not finished:
+                        yield text
+                    elif text.strip():
                         said += 1
-                        yield Reply(message.strip(), directive.beat, meta)
+                        if lead and said == 1:
+                            pending = text.strip()
+                        else:
+                            yield labelled(text.strip(), directive.beat)
         except LLMError as exc:
             exc.partial = splitter.close().strip()
+            if pending is not None and lead:
+                # stored before the unfinished message, which the failed turn keeps too
+                yield labelled(pending, lead if exc.partial else directive.beat)
             raise
         last = splitter.close().strip()
+        if pending is not None and lead:
+            yield labelled(pending, lead if last else directive.beat)
         if last:
-            yield Reply(last, directive.beat, meta)
+            yield labelled(last, directive.beat)
         elif not said:
             # A client who says nothing would leave the trainee waiting for an answer that
             # never comes: a failure like any other, stored and retried the same way.
