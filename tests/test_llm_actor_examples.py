@@ -16,12 +16,14 @@ process with `LLMActor.reply`; the ranking itself is checked on the rendered pro
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import cast
 
 import pytest
 from fastapi.testclient import TestClient
 from llm_stub import DropMidStream, Reply, StubLLM
 from sqlmodel import Session, col, select
+from test_llm_actor_beats import TO_THE_YES, say, start, system_prompt
+from test_llm_engine import llm_settings
 
 from app.catalog import PROMPTS_DIR, Catalog, Language, Line, Persona
 from app.config import Settings
@@ -36,12 +38,6 @@ CLIENT_LINE = "Well, let me think about it."
 # yes-then-sells: the fear is the eighth of his answer lines, never shown before
 FEAR_QUESTION = "What are you most afraid of, Roberto?"
 FEAR_AGAIN = "Are you still worried about the risk?"
-# tests/test_llm_actor_beats.py: hesitant advice earns his "yes" (next_beat sold_anyway)
-TO_THE_YES = [
-    "Good morning Roberto. Tell me: how do you usually make your decisions?",
-    "What do you really want to achieve with this wealth, for you and your children?",
-    "I understand. Honestly, maybe you should keep the shares for now, I'm not sure.",
-]
 ANSWERS = "Lines this client might use to answer"
 HERE = "Lines this client might say here"
 
@@ -55,15 +51,7 @@ def stub() -> Iterator[StubLLM]:
 @pytest.fixture
 def settings(stub: StubLLM, database_url: str) -> Settings:
     """The llm engine (the default when configured) on the stub: no retries."""
-    stub.reset()
-    return Settings(
-        database_url=database_url,
-        llm_base_url=stub.base_url,
-        actor_model="actor-model",
-        grader_model="grader-model",
-        llm_timeout=5.0,
-        llm_max_retries=0,
-    )
+    return llm_settings(stub, database_url)
 
 
 def actor(client: LLMClient | None = None) -> LLMActor:
@@ -202,26 +190,6 @@ def test_an_answer_already_given_is_shown_in_its_again_wording(catalog: Catalog)
     assert wording(line) not in prompt
     # the topic not answered yet: the line itself
     assert shown(render(persona, state, directive, history[2:]))[0] == wording(line)
-
-
-def start(client: TestClient, persona: str, seed: int = 1) -> str:
-    body = {"persona_id": persona, "language": "en", "difficulty": "medium", "seed": seed}
-    response = client.post("/api/sessions", json=body)
-    assert response.status_code == 201, response.text
-    assert response.json()["session"]["engine"] == "llm"
-    return str(response.json()["session"]["id"])
-
-
-def say(client: TestClient, sid: str, text: str) -> dict[str, Any]:
-    response = client.post(f"/api/sessions/{sid}/messages", json={"content": text})
-    assert response.status_code == 200, response.text
-    return cast(dict[str, Any], response.json())
-
-
-def system_prompt(stub: StubLLM) -> str:
-    body = stub.requests[-1]
-    assert body["model"] == "actor-model"
-    return str(body["messages"][0]["content"])
 
 
 def test_through_the_api_the_topic_first_then_the_again_wording(
