@@ -73,8 +73,7 @@ class Engines:
 
 
 def build_engines(settings: Settings, catalog: Catalog) -> Engines:
-    # the configured prompts folder's "as I said" lead-ins (the default reads the shipped one)
-    offline = OfflineActor(repeat=list(catalog.texts.get("repeat", {}).values()))
+    offline = OfflineActor.for_catalog(catalog)
     available: dict[str, Engine] = {"offline": Engine(offline, HeuristicGrader())}
     if settings.llm_configured:
         client = LLMClient(

@@ -27,7 +27,7 @@ from bench.report import Figure, Result, number, table
 def transcript(catalog: Catalog, persona_id: str, seed: int = 1) -> list[TranscriptMessage]:
     """The persona played with the scripted lines until the client ends the session."""
     persona = catalog.personas[persona_id]
-    actor = OfflineActor()
+    actor = OfflineActor.for_catalog(catalog)
     lines: list[tuple[str, str]] = []
     state, directive = opening(persona, "medium")
 

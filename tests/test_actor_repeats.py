@@ -149,7 +149,7 @@ def _answer_again(
     assert directive.beat == "answer_question"
     replies = [
         item
-        for item in OfflineActor().reply(
+        for item in OfflineActor.for_catalog(catalog).reply(
             persona=persona,
             language=language,  # type: ignore[arg-type]
             state=new,

@@ -468,7 +468,7 @@ def test_a_state_stored_before_topics_still_loads_and_answers(catalog: Catalog) 
     asked = "Torniamo ai suoi figli: cosa vuole lasciare loro?"
     replies = [
         item
-        for item in OfflineActor().reply(
+        for item in OfflineActor.for_catalog(catalog).reply(
             persona=persona,
             language="it",
             state=new,

@@ -94,7 +94,7 @@ def _play(
         difficulty=difficulty,  # type: ignore[arg-type]
         seed=seed,
         turns=turns,
-        actor=OfflineActor(),
+        actor=OfflineActor.for_catalog(catalog),
     )
 
 
@@ -272,7 +272,7 @@ def test_states_stored_before_the_fix_still_load_and_play(catalog: Catalog) -> N
     assert directive.beat == "neutral"
     replies = [
         item
-        for item in OfflineActor().reply(
+        for item in OfflineActor.for_catalog(catalog).reply(
             persona=persona,
             language="en",
             state=new,

@@ -18,7 +18,7 @@ def fixture_catalog() -> Catalog:
 
 def play(catalog: Catalog, state: ClientState, directive: Directive, seed: int = 7) -> list[str]:
     persona = catalog.personas["test-client"]
-    items = OfflineActor().reply(
+    items = OfflineActor.for_catalog(catalog).reply(
         persona=persona, language="en", state=state, directive=directive, history=[], seed=seed
     )
     return [i.content for i in items if isinstance(i, Reply)]

@@ -38,7 +38,7 @@ def play(
         difficulty=difficulty,
         seed=1,
         turns=turns,
-        actor=OfflineActor(),
+        actor=OfflineActor.for_catalog(catalog),
     )
 
 

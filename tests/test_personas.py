@@ -99,7 +99,7 @@ def play(
         difficulty=difficulty,  # type: ignore[arg-type]
         seed=seed,
         turns=turns,
-        actor=OfflineActor(),
+        actor=OfflineActor.for_catalog(catalog),
     )
     grade = grade_heuristic(catalog, persona, language, script.transcript)  # type: ignore[arg-type]
     return Session(script, grade)
@@ -822,7 +822,7 @@ def test_endless_whatsapp_opening_burst_tells_each_news_once(
             state, directive = opening(persona, difficulty)  # type: ignore[arg-type]
             said = [
                 r.content
-                for r in OfflineActor().reply(
+                for r in OfflineActor.for_catalog(catalog).reply(
                     persona=persona,
                     language=language,  # type: ignore[arg-type]
                     state=state,

@@ -14,9 +14,9 @@ class BrokenActor:
 
     name = "offline"
 
-    def __init__(self) -> None:
+    def __init__(self, offline: OfflineActor) -> None:
         self.fail = True
-        self.offline = OfflineActor()
+        self.offline = offline
 
     def reply(self, **kwargs: object) -> Iterator[str | Reply]:
         if self.fail:
@@ -30,8 +30,9 @@ def test_trainee_message_survives_an_actor_failure_and_can_be_retried(
     sid = client.post(
         "/api/sessions", json={"persona_id": "loyal-debtor", "language": "it", "seed": 1}
     ).json()["session"]["id"]
-    actor = BrokenActor()
-    monkeypatch.setattr(client.app.state.engines.available["offline"], "actor", actor)
+    engine = client.app.state.engines.available["offline"]
+    actor = BrokenActor(engine.actor)
+    monkeypatch.setattr(engine, "actor", actor)
     text = "Buongiorno, come sta? Come vanno le cose in azienda?"
     failed = client.post(f"/api/sessions/{sid}/messages", json={"content": text})
     assert failed.status_code == 502 and "send the same text again" in failed.json()["detail"]

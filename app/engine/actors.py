@@ -20,13 +20,10 @@ import random
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-import yaml
-
-from app.catalog import PROMPTS_DIR, Language, Line, Mood, Persona, Text
+from app.catalog import Catalog, Language, Line, Mood, Persona, Text
 from app.engine.director import ClientState, Directive
 from app.engine.llm import CallRecord, LLMClient, LLMError, Prompt, render
 
@@ -168,15 +165,6 @@ def _pick(
     return rng.choice([i for i, r in enumerate(ranks) if r == best])
 
 
-@lru_cache(maxsize=1)
-def _repeat_texts() -> tuple[Text, ...]:
-    """The `repeat` block of prompts/texts.yaml (checked with the catalogue at start-up); none
-    without it, and then an answer said again comes back without a lead-in."""
-    data = yaml.safe_load((PROMPTS_DIR / "texts.yaml").read_text(encoding="utf-8"))
-    block = (data.get("repeat") or {}) if isinstance(data, dict) else {}
-    return tuple(Text.model_validate(value) for value in block.values())
-
-
 def _last_trainee(history: list[tuple[str, str]]) -> str:
     """The trainee's latest message ("" before the trainee has said anything)."""
     return next((content for role, content in reversed(history) if role == "trainee"), "")
@@ -198,10 +186,15 @@ class OfflineActor:
 
     name = "offline"
 
-    def __init__(self, repeat: Sequence[Text] | None = None) -> None:
-        """`repeat`: the lead-ins said before an answer given again (by default the `repeat`
-        block of prompts/texts.yaml)."""
-        self.repeat = list(_repeat_texts() if repeat is None else repeat)
+    def __init__(self, repeat: Sequence[Text]) -> None:
+        """`repeat`: the lead-ins said before an answer given again; none, and such an answer
+        comes back without one."""
+        self.repeat = list(repeat)
+
+    @classmethod
+    def for_catalog(cls, catalog: Catalog) -> OfflineActor:
+        """With the lead-ins of the catalogue's prompts folder (`repeat` in texts.yaml)."""
+        return cls(list(catalog.texts.get("repeat", {}).values()))
 
     def reply(
         self,

@@ -34,7 +34,7 @@ def main() -> None:
         difficulty=args.difficulty,
         seed=args.seed,
         turns=args.turns,
-        actor=OfflineActor(),
+        actor=OfflineActor.for_catalog(catalog),
     )
     for reply in script.opening:
         print(f"  CLIENT [{reply.beat}]: {reply.content}")
