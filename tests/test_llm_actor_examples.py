@@ -6,7 +6,10 @@
 2. an answer the client has already given (one of its messages is in the history) is shown
    in its `again` wording: how this client says it the second time;
 3. on a turn with a `lead` (the answer before a scheduled beat) the first of several messages
-   is labelled with the lead, as the offline actor labels it; a single message keeps the beat.
+   is labelled with the lead, as the offline actor labels it; a single message keeps the beat;
+4. a line that would contradict a beat the client has played (its `not_after`) is not shown:
+   the beats played are kept in the session's state (`played`), as the offline actor keeps
+   the lines it said.
 
 Played against the loopback OpenAI-compatible stub (tests/llm_stub.py): through the REST API,
 reading the system prompt the stub received and the stored messages' metadata, and in
@@ -32,7 +35,7 @@ from app.engine import actors
 from app.engine.actors import EXAMPLES, LLMActor
 from app.engine.director import ClientState, Directive, observe, opening
 from app.engine.llm import LLMClient, LLMError
-from app.models import Message
+from app.models import Message, PracticeSession
 
 CLIENT_LINE = "Well, let me think about it."
 # yes-then-sells: the fear is the eighth of his answer lines, never shown before
@@ -319,3 +322,56 @@ def test_a_failure_after_the_answer_still_yields_it(stub: StubLLM, catalog: Cata
                 replies.append(item)
     assert [(r.content, r.beat) for r in replies] == [("Losing it all.", "answer_question")]
     assert failure.value.partial and "I sold them all.".startswith(failure.value.partial)
+
+
+# ---------------------------------------------------------------- 4. nothing said is contradicted
+
+SHARES = "Good. So, the US shares: what do we do with them?"  # neutral, not_after the sale
+
+
+def test_a_line_is_not_shown_after_a_beat_it_would_contradict(catalog: Catalog) -> None:
+    persona = catalog.personas["yes-then-sells"]
+    state, _ = opening(persona, "medium")
+    neutral = Directive("neutral", frozenset())
+    assert SHARES in shown(render(persona, state, neutral, [("trainee", "Right.")]))
+    state.played = ["opening", "sold_anyway"]
+    after = render(persona, state, neutral, [("trainee", "Right.")])
+    assert SHARES not in after and shown(after)  # the beat's other lines are still there
+
+
+def test_the_answer_said_first_counts_for_the_beat_after_it(catalog: Catalog) -> None:
+    """On a lead turn the beat's lines follow the answer: one that must not follow it is not
+    shown with the beat, though the answer itself is played in the same message."""
+    persona = catalog.personas["yes-then-sells"]
+    state, _ = opening(persona, "medium")
+    card = persona.model_copy(deep=True)
+    barred = Line.model_validate(
+        {"it": "Ciao.", "en": "Hello there.", "not_after": ["answer_question"]}
+    )
+    card.lines["sold_anyway"] = [barred, *card.lines["sold_anyway"]]
+    prompt = render(card, state, LEAD, [("trainee", FEAR_QUESTION)])
+    assert "Hello there." not in prompt
+    plain = Directive("sold_anyway", frozenset({"question"}))
+    assert "Hello there." in render(card, state, plain, [("trainee", FEAR_QUESTION)])
+
+
+def test_through_the_api_the_played_beats_are_kept_and_heeded(
+    client: TestClient, stub: StubLLM, settings: Settings
+) -> None:
+    """After the sale (reported on the turn after his "yes") the model is no longer shown him
+    asking what to do with the shares; the session's state lists what he played."""
+    sid = start(client, "yes-then-sells")
+    say(client, sid, "Right.")
+    assert SHARES in system_prompt(stub)
+    for text in TO_THE_YES:
+        say(client, sid, text)
+    stub.script(Reply("Losing it all.\n---\nAbout the shares… I sold them."))
+    say(client, sid, FEAR_QUESTION)
+    with Session(get_engine(settings.database_url)) as db:
+        record = db.get(PracticeSession, sid)
+        assert record is not None
+        played = set(record.state["played"])
+    assert {"opening", "says_yes", "answer_question", "sold_anyway"} <= played
+    say(client, sid, "Right.")
+    assert stored_beats(settings, sid)[-1][1] == "neutral"
+    assert SHARES not in system_prompt(stub)

@@ -121,7 +121,7 @@ def _pick(
     times = Counter(used)
     last = {index: position for position, index in enumerate(used)}
 
-    said = {beat for beat, indices in state.used_lines.items() if indices}
+    said = beats_said(state)
 
     # an answer to this topic already said once: it may come again (the actor owns up to the
     # repeat), after any unsaid line that fits
@@ -163,6 +163,12 @@ def _pick(
     ranks = [rank(i) for i in range(len(lines))]
     best = min(ranks)
     return rng.choice([i for i, r in enumerate(ranks) if r == best])
+
+
+def beats_said(state: ClientState) -> set[str]:
+    """The beats the client has said so far: the offline actor records the lines it said,
+    the llm one the beats it played."""
+    return {beat for beat, indices in state.used_lines.items() if indices} | set(state.played)
 
 
 def _last_trainee(history: list[tuple[str, str]]) -> str:
@@ -333,8 +339,10 @@ class LLMActor:
         message = _last_trainee(list(history))
         said = {content.strip() for role, content in history if role == "client"}
 
-        def examples(beat: str) -> list[str]:
-            return self._examples(persona.lines[beat], language, state, message, said)
+        before = beats_said(state)
+
+        def examples(beat: str, before: set[str]) -> list[str]:
+            return self._examples(persona.lines[beat], language, state, message, said, before)
 
         return render(
             self.prompts_dir,
@@ -346,14 +354,22 @@ class LLMActor:
             state=state,
             mood=state.mood,
             directive=directive,
-            answers=examples(directive.lead) if directive.lead else [],
-            examples=examples(directive.beat),
+            answers=examples(directive.lead, before) if directive.lead else [],
+            # the answer is said first: the beat's lines must not contradict it either
+            examples=examples(
+                directive.beat, before | {directive.lead} if directive.lead else before
+            ),
             separator=SEPARATOR.strip(),
         )
 
     @staticmethod
     def _examples(
-        lines: list[Line], language: Language, state: ClientState, message: str, said: set[str]
+        lines: list[Line],
+        language: Language,
+        state: ClientState,
+        message: str,
+        said: set[str],
+        beats: set[str],
     ) -> list[str]:
         """The best EXAMPLES lines of a beat, best first, ranked as the offline actor ranks
         them (`_pick`) but with no randomness, so the prompt (and its tests) stay stable:
@@ -368,6 +384,7 @@ class LLMActor:
 
         A line whose text (or `again` text) the client has said is shown in its `again`
         wording when it has one: its topic was answered, and that is how he says it again.
+        A line that would contradict a beat in `beats` (its `not_after`) is not shown.
         """
 
         def answered(line: Line) -> bool:
@@ -381,7 +398,10 @@ class LLMActor:
             misfit = line.phase is not None and state.phase not in line.phase
             return (-score, stray, answered(line), misfit, _mood_distance(line, state.mood), i)
 
-        best = [lines[i] for i in sorted(range(len(lines)), key=rank)[:EXAMPLES]]
+        allowed = [i for i, line in enumerate(lines) if beats.isdisjoint(line.not_after)] or list(
+            range(len(lines))
+        )
+        best = [lines[i] for i in sorted(allowed, key=rank)[:EXAMPLES]]
         return [
             " / ".join(
                 line.again.messages(language)
@@ -431,6 +451,8 @@ class LLMActor:
         }
 
         def labelled(content: str, beat: str) -> Reply:
+            if beat not in state.played:
+                state.played.append(beat)  # what later turns' examples must not contradict
             return Reply(content, beat, {**meta, "beat": beat})
 
         lead = directive.lead

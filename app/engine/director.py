@@ -35,6 +35,7 @@ class ClientState(BaseModel):
     pending_beat: str | None = None  # scheduled by a trigger's next_beat
     trigger_counts: dict[str, int] = {}
     used_lines: dict[str, list[int]] = {}  # beat → indices of lines already said
+    played: list[str] = []  # beats the llm engine's client has said (no lines to index)
 
     @property
     def mood(self) -> Mood:
