@@ -612,9 +612,16 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "Le mando una mail con il riepilogo.",
                 "Le invio per e-mail la fattura.",
                 "Glielo scrivo via mail.",
+                # after a call, the e-mail: the anti-pattern itself
+                "Come le ho detto a voce, le mando una mail con le fatture.",
             ],
             [
                 "Preferisco parlarne a voce invece che per mail.",
+                # the comparison: talking, not the e-mail, is the channel (a played session
+                # hurt the loyal client with exactly this sentence)
+                "Preferisco dirglielo a voce che per mail.",
+                "Meglio parlarne di persona che via mail.",
+                "Preferisco dirglielo al telefono che scriverle una mail.",
                 "Non le mando nessuna mail.",
                 "Ne parliamo a voce.",
                 # an e-mail already sent does not move the matter to e-mail
@@ -630,6 +637,8 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
             [
                 "I won’t email you about this.",
                 "I'd rather talk than send an email.",
+                "Better to tell you in person than by email.",
+                "I prefer to say it on the phone than to email you about it.",
                 "Let's talk on the phone.",
                 "I sent you the invoice by email.",
             ],

@@ -11,11 +11,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.catalog import Catalog, Language, load_catalog
+from app.engine.actors import OfflineActor
 from app.engine.detectors import detect, matches, move_ids
 from app.engine.grader import GradeResult, TranscriptMessage, grade_heuristic
+from app.engine.script import play_script
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +180,74 @@ def test_the_need_behind_the_request_is_the_extended_need(catalog: Catalog, lang
 def test_empathy_alone_does_not_earn_extended_needs(catalog: Catalog, lang: Language) -> None:
     grade = _grade(catalog, "loyal-debtor", lang, EMPATHY_THEN_A_QUESTION[lang][:2])
     assert _verdict(grade, "extended-needs") == "missed"
+
+
+# ---------------------------------------------------------------- in person, not by e-mail
+
+# A played session (the terminal, loyal-debtor, seed 4): the consultant raises the fees on the
+# phone and says why; "a voce che per mail" read as moving the demand to e-mail, so the loyal
+# client took offence ("fifteen years, and I get a reminder like any debtor") and the report
+# quoted the sentence as the cold e-mail the technique warns against.
+IN_PERSON = {
+    "it": [
+        "Buongiorno Franco, come sta? Come state vivendo questo periodo in azienda?",
+        "Capisco, dev'essere durissima. Cosa la preoccupa di più in questo momento?",
+        "Senta, so che è un momento difficile. Volevo parlarle anche delle fatture degli ultimi "
+        "tre mesi: preferisco dirglielo a voce che per mail.",
+        "Possiamo fare così: le fatture le rateizziamo in tre mesi a partire da settembre, "
+        "senza interessi. Le va bene?",
+    ],
+    "en": [
+        "Good morning Franco, how are you? How are you all coping at the company these days?",
+        "I understand, it must be really hard. What worries you most right now?",
+        "Listen, I know this is a difficult time. I also wanted to talk about the last three "
+        "months' invoices: better to tell you in person than by email.",
+        "Here's what we can do: we split the invoices into three instalments from September, "
+        "no interest. Does that work for you?",
+    ],
+}
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_raising_the_fees_in_person_rather_than_by_email_is_not_the_cold_email(
+    catalog: Catalog, lang: Language
+) -> None:
+    script = play_script(
+        catalog=catalog,
+        persona=catalog.personas["loyal-debtor"],
+        language=lang,
+        difficulty="medium",
+        seed=4,
+        turns=IN_PERSON[lang],
+        actor=OfflineActor.for_catalog(catalog),
+    )
+    fees = script.turns[2]
+    assert "payment_talk" in fees.moves and "email_channel" not in fees.moves
+    assert fees.beat != "offended_by_email" and fees.meters["hurt"] <= fees.before["hurt"]
+
+    grade = grade_heuristic(catalog, catalog.personas["loyal-debtor"], lang, script.transcript)
+    money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
+    assert money.verdict == "applied"
+    assert all(e.kind == "cue" for e in money.evidence)
+
+
+@pytest.mark.parametrize("lang", ["it", "en"])
+def test_a_combination_is_quoted_whole(catalog: Catalog, lang: Language) -> None:
+    """The empathy and the payment talk of the next sentence are one cue (payment_talk+empathy):
+    the report quotes both sentences, not the empathy alone ("I know this is a difficult
+    time." said nothing about the fees)."""
+    grade = _grade(catalog, "loyal-debtor", lang, IN_PERSON[lang])
+    money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
+    quote = next(e.quote for e in money.evidence if e.seq == 6)
+    assert quote == IN_PERSON[lang][2][: len(quote)] and len(quote) > 60
+    assert re.search(r"fatture|invoices", quote) and re.search(r"difficile|difficult", quote)
+
+
+def test_a_combination_far_apart_quotes_its_own_move(catalog: Catalog) -> None:
+    """Sentences too far apart to quote together: the quote is the payment talk, the move the
+    technique is about, not the empathy said long before it."""
+    filler = " ".join(["Ho guardato tutte le pratiche della cassa integrazione."] * 6)
+    text = f"So che è un momento difficile. {filler} Volevo parlarle delle fatture di ottobre."
+    grade = _grade(catalog, "loyal-debtor", "it", [text])
+    money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
+    assert [e.quote for e in money.evidence] == ["Volevo parlarle delle fatture di ottobre."]

@@ -20,6 +20,7 @@ Role = Literal["trainee", "client"]
 POINTS: dict[Verdict, float] = {"applied": 1.0, "partial": 0.5, "missed": 0.0, "violated": 0.0}
 PASS_SCORE = 60
 MAX_QUOTES = 3
+MAX_QUOTE_CHARS = 300  # a combination's sentences quoted together, up to this length
 HEURISTIC_GRADER = "offline-heuristic"
 HEURISTIC_VERSION = "1"
 
@@ -89,6 +90,7 @@ def summarize(
 def _evidence(
     technique_moves: list[str],
     detections: dict[int, list[Detection]],
+    texts: dict[int, str],
     kind: Literal["cue", "anti_pattern"],
     done_right: Sequence[str] = (),
 ) -> list[Evidence]:
@@ -109,9 +111,12 @@ def _evidence(
         )
         if combo is None:
             continue
-        wanted = set(combo.split("+"))
-        det = next(d for d in dets if d.move in wanted)
-        found.append(Evidence(seq=seq, quote=det.quote, kind=kind))
+        parts = [next(d for d in dets if d.move == move) for move in combo.split("+")]
+        start, end = min(d.start for d in parts), max(d.end for d in parts)
+        # a combination is quoted whole (the empathy and the payment talk that follows it),
+        # unless its sentences are far apart: then its first move, the technique's own
+        quote = texts[seq][start:end] if end - start <= MAX_QUOTE_CHARS else parts[0].quote
+        found.append(Evidence(seq=seq, quote=quote, kind=kind))
     return found
 
 
@@ -126,18 +131,17 @@ def grade_heuristic(
     catalog: Catalog, persona: Persona, language: Language, messages: list[TranscriptMessage]
 ) -> GradeResult:
     """Verdict per technique from the detected moves, quoting the trainee's own sentences."""
-    detections = {
-        m.seq: detect(m.content, language, catalog.moves) for m in messages if m.role == "trainee"
-    }
+    texts = {m.seq: m.content for m in messages if m.role == "trainee"}
+    detections = {seq: detect(text, language, catalog.moves) for seq, text in texts.items()}
     client_texts = [m.content for m in messages if m.role == "client"]
     rationale = catalog.texts["rationale"]
     criteria = []
     for technique_id in persona.techniques:
         technique = catalog.techniques[technique_id]
         phrasing = persona.phrasings.get(technique_id, technique.better_phrasing)(language)
-        hits = _evidence(technique.cues.moves, detections, "cue")[:MAX_QUOTES]
+        hits = _evidence(technique.cues.moves, detections, texts, "cue")[:MAX_QUOTES]
         slips = _evidence(
-            technique.anti_patterns.moves, detections, "anti_pattern", technique.cues.moves
+            technique.anti_patterns.moves, detections, texts, "anti_pattern", technique.cues.moves
         )[:MAX_QUOTES]
         verdict: Verdict
         if not hits and not slips and not _in_context(technique, language, client_texts):
