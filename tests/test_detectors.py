@@ -502,6 +502,10 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
                 "The problem is the budget.",
                 "There's nothing we can do.",
                 "Let's try to understand what happened.",
+                # a pause is not a proposal (pause-breathe's, not solutions-not-problems')
+                "Let's take a breath: what is worrying you most right now?",
+                "Let's all calm down for a moment.",
+                "Let's take a step back.",
             ],
         ),
     },
