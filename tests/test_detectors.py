@@ -2185,10 +2185,57 @@ AFTER_HOURS_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     },
 }
 
-for _move, _by_lang in AFTER_HOURS_CASES.items():
-    for _lang, (_good, _bad) in _by_lang.items():
-        _known_good, _known_bad = CASES[_move][_lang]
-        CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
+# Sessions played by hand (2026-12-07): owning up to one's own part, said with a "maybe",
+# looks at oneself first and is not the hesitant tone; "maybe" about the advice still is.
+HAND_PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "self_examine": {
+        "it": (
+            [
+                "Forse anche io ti ho mandato troppe mail lunghe.",
+                "Magari anch'io avrei dovuto chiamarti prima.",
+                "Mi sa che anche io non sono stato così chiaro.",
+            ],
+            ["Forse anche lei dovrebbe tenerli.", "Anche io ho un quaderno."],
+        ),
+        "en": (
+            [
+                "Maybe I've also been sending you too many long emails.",
+                "Perhaps I overloaded you with messages.",
+                "Maybe I've been pushing too hard.",
+            ],
+            ["Maybe you've been sending too many emails.", "I've also been to that warehouse."],
+        ),
+    },
+    "email_channel": {
+        "it": (["Le mando una mail con le fatture."], ["Forse anche io ti ho mandato troppe mail."]),
+        "en": (
+            ["It's been a hard month: I'll send you an email about the invoices."],
+            ["Maybe I've also been sending you too many long emails."],
+        ),
+    },
+    "hesitant": {
+        "it": (
+            ["Forse potrebbe tenerli, ma decida lei."],
+            [
+                "Forse anche io ti ho mandato troppe mail lunghe.",
+                "Magari anch'io avrei dovuto chiamarti prima.",
+            ],
+        ),
+        "en": (
+            ["Maybe you could keep them, I'm not sure."],
+            [
+                "Maybe I've also been sending you too many long emails.",
+                "Perhaps I overloaded you with messages.",
+            ],
+        ),
+    },
+}
+
+for _cases in (AFTER_HOURS_CASES, HAND_PLAY_CASES):
+    for _move, _by_lang in _cases.items():
+        for _lang, (_good, _bad) in _by_lang.items():
+            _known_good, _known_bad = CASES[_move][_lang]
+            CASES[_move][_lang] = (_known_good + _good, _known_bad + _bad)
 
 
 POSITIVE = [

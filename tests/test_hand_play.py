@@ -1,0 +1,94 @@
+"""What sessions played by hand in the terminal (`sparring practise`, 2026-12-07) got wrong.
+
+1. The disorganised client, asked how the supplier meeting he missed went, answered "Do we
+   really need all these questions?" after the first one: he had no answer on that topic,
+   and the complaint about questions fitted any moment. He now tells what happened, and
+   complains about questions only once the conversation is under way.
+2. After a mishap, a plain "talk on Monday at 9" got "A shared calendar with a reminder the
+   day before? You'd save my life": every relief line answered a tool nobody had proposed.
+   A relief with no tool named is now said as such.
+3. "Forse anche io ti ho mandato troppe mail lunghe" / "Maybe I've also been sending you too
+   many long emails" was read as a hesitant tone (and, in English, as moving the matter to
+   e-mail), and the report said the trainee never looked at their own part.
+
+The loyal client hurt by "a voce che per mail" is in test_grader_review.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from app.catalog import Catalog, Language
+from app.engine.actors import OfflineActor
+from app.engine.grader import grade_heuristic
+from app.engine.script import Script, play_script
+
+SEEDS = range(1, 21)
+MISSED = {
+    "it": "Ciao Gianni, ho visto che ieri hai saltato l'incontro con il fornitore. Come è andata?",
+    "en": "Hi Gianni, I saw you missed the supplier meeting yesterday. How did it go?",
+}
+OWNS_UP = {
+    "it": "Nessun problema, capita. Forse anche io ti ho mandato troppe mail lunghe. Da oggi ti "
+    "mando un solo messaggio WhatsApp la sera prima di ogni appuntamento, con indirizzo e orario.",
+    "en": "No problem, it happens. Maybe I've also been sending you too many long emails. From "
+    "today I'll send you one WhatsApp message the evening before every appointment, with "
+    "address and time.",
+}
+PLAN = {
+    "it": "Per il listino prezzi: me lo mandi entro giovedì? Se non arriva, pubblico la pagina "
+    "con i prezzi dell'anno scorso e li aggiorniamo dopo.",
+    "en": "About the price list: can you send it by Thursday? If it doesn't come, I'll publish "
+    "the page with last year's prices and we update them later.",
+}
+SEE_YOU = {"it": "Perfetto, allora ci sentiamo lunedì alle 9.", "en": "Great, talk on Monday at 9."}
+
+
+def _play(catalog: Catalog, language: Language, turns: list[str], seed: int) -> Script:
+    return play_script(
+        catalog=catalog,
+        persona=catalog.personas["disorganized"],
+        language=language,
+        difficulty="medium",
+        seed=seed,
+        turns=turns,
+        actor=OfflineActor.for_catalog(catalog),
+    )
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_first_question_is_answered_not_complained_about(
+    catalog: Catalog, language: Language
+) -> None:
+    for seed in SEEDS:
+        first = _play(catalog, language, [MISSED[language]], seed).turns[0]
+        assert first.beats == ["answer_question"]
+        said = first.replies[0].content
+        assert ("fornitore" if language == "it" else "supplier") in said, (seed, said)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_a_relief_with_no_tool_named_does_not_answer_one(
+    catalog: Catalog, language: Language
+) -> None:
+    tools = [line for line in catalog.personas["disorganized"].lines["relieved"] if line.about]
+    for seed in SEEDS:
+        script = _play(
+            catalog, language, [OWNS_UP[language], PLAN[language], SEE_YOU[language]], seed
+        )
+        last = script.turns[-1]
+        assert last.beat == "relieved"  # a commitment after the mishap
+        said = last.replies[0].content
+        assert all(said not in line.messages(language) for line in tools), (seed, said)
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_owning_up_with_a_maybe_is_looking_at_oneself(catalog: Catalog, language: Language) -> None:
+    script = _play(catalog, language, [MISSED[language], OWNS_UP[language]], seed=7)
+    owns = script.turns[1]
+    assert "self_examine" in owns.moves
+    assert not {"hesitant", "email_channel"} & owns.moves
+    grade = grade_heuristic(catalog, catalog.personas["disorganized"], language, script.transcript)
+    criterion = next(c for c in grade.criteria if c.technique_id == "self-examine")
+    assert criterion.verdict == "applied"
+    assert criterion.evidence[0].quote.startswith(("Forse anche io", "Maybe I've also"))
