@@ -92,3 +92,51 @@ def test_owning_up_with_a_maybe_is_looking_at_oneself(catalog: Catalog, language
     criterion = next(c for c in grade.criteria if c.technique_id == "self-examine")
     assert criterion.verdict == "applied"
     assert criterion.evidence[0].quote.startswith(("Forse anche io", "Maybe I've also"))
+
+
+# ---------------------------------------------------------------- a proposal put to him
+
+PROPOSAL = {
+    "it": "Ok, il programmatore lo sento io oggi: gli do tempo fino a mercoledì e intanto "
+    "sistemiamo la pagina dei pacchetti. Ti va bene?",
+    "en": "Okay, I'll call the developer myself today: I'll give him until Wednesday, and "
+    "meanwhile we fix the packages page. Does that work for you?",
+}
+PROPOSAL_AND_QUESTION = {
+    "it": "Intanto sistemiamo la pagina dei pacchetti. Ma dimmi, cosa ti preoccupa di più?",
+    "en": "Meanwhile we fix the packages page. But tell me, what worries you most?",
+}
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_does_that_work_for_you_gets_a_reaction_to_the_proposal(
+    catalog: Catalog, language: Language
+) -> None:
+    """'Ti va bene?' after a plan asked the anxious client for an answer about himself: he
+    replied "I wrote it in the e-mail. Tuesday's. No, Wednesday's." Now he reacts to the plan;
+    a real question about him, with the same plan, is still answered."""
+    persona = catalog.personas["endless-whatsapp"]
+    for seed in SEEDS:
+        turns = [PROPOSAL[language]]
+        played = play_script(
+            catalog=catalog,
+            persona=persona,
+            language=language,
+            difficulty="medium",
+            seed=seed,
+            turns=turns,
+            actor=OfflineActor.for_catalog(catalog),
+        ).turns[0]
+        assert {"invite_discussion", "question"} <= played.moves
+        assert played.directive.trigger or played.beat != "answer_question", seed
+        assert played.directive.lead is None
+        asked = play_script(
+            catalog=catalog,
+            persona=persona,
+            language=language,
+            difficulty="medium",
+            seed=seed,
+            turns=[PROPOSAL_AND_QUESTION[language]],
+            actor=OfflineActor.for_catalog(catalog),
+        ).turns[0]
+        assert "answer_question" in (asked.beat, asked.directive.lead), seed

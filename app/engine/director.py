@@ -17,6 +17,12 @@ Status = Literal["active", "ended"]
 OPENING_BEAT = "opening"
 TESTING_FROM_TURN = 3  # first turn of the testing phase; agreement is possible from here
 QUESTION_MOVES = frozenset({"question", "open_question"})
+# A proposal closed by "does that work for you?": the question asks for a reaction to the
+# proposal, not for an answer about the client (who would otherwise answer something else)
+PROPOSAL_MOVES = frozenset(
+    {"solution", "alternative", "commitment", "payment_plan", "organization", "remedy", "boundary"}
+)
+ASKING_ABOUT_THE_CLIENT = frozenset({"need_question", "check_founded", "paraphrase"})
 CLOSING_MOVES = frozenset({"close_call"})  # the trainee says goodbye: the conversation ends here
 ANSWER_BEAT = "answer_question"
 GOODBYE_BEAT = "goodbye"  # the client takes the trainee's goodbye (optional: else `turn_limit`)
@@ -107,11 +113,19 @@ def _reaction(net: float, found: frozenset[str]) -> str:
     """The client's plain reaction to a message, when no rule or schedule takes the turn."""
     if net < 0:
         return "react_hard"
-    if found & QUESTION_MOVES:
+    if found & QUESTION_MOVES and not _proposal_put_to_him(found):
         return ANSWER_BEAT
     if "advice" in found:
         return "react_advice"
     return "react_soft" if net > 0 else "neutral"
+
+
+def _proposal_put_to_him(found: frozenset[str]) -> bool:
+    return (
+        "invite_discussion" in found
+        and bool(found & PROPOSAL_MOVES)
+        and not found & ASKING_ABOUT_THE_CLIENT
+    )
 
 
 def _walks(persona: Persona, meters: dict[str, float]) -> bool:
