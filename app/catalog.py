@@ -190,6 +190,10 @@ class Line(Strict):
     # beats that, once the client has said them in the session, this line would contradict
     # ("what do we do with the shares?" once he has told you he sold them): not said after them
     not_after: list[str] = []
+    # a question of the client's that the trainee may already have answered ("hashtags, yes or
+    # no?" once told "use 3-5 hashtags"): not asked once a trainee message of the session
+    # talks about it
+    answered_by: Topics | None = None
     # how the client says this answer when its topic comes back and he has nothing new to say
     # ("Te l'ho detto: i figli…"): said instead of the line, which is never said twice word for
     # word; without it the actor puts a "come dicevo…" of prompts/texts.yaml before the line

@@ -16,11 +16,15 @@ The loyal client hurt by "a voce che per mail" is in test_grader_review.py.
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 
-from app.catalog import Catalog, Language
-from app.engine.actors import OfflineActor
+from app.catalog import PROMPTS_DIR, Catalog, Language, Line, Persona
+from app.engine.actors import LLMActor, OfflineActor, Reply
+from app.engine.director import Directive, opening
 from app.engine.grader import grade_heuristic
+from app.engine.llm import LLMClient
 from app.engine.script import Script, play_script
 
 SEEDS = range(1, 21)
@@ -140,3 +144,49 @@ def test_does_that_work_for_you_gets_a_reaction_to_the_proposal(
             actor=OfflineActor.for_catalog(catalog),
         ).turns[0]
         assert "answer_question" in (asked.beat, asked.directive.lead), seed
+
+
+# ---------------------------------------------------------------- a question already answered
+
+
+def _asked(catalog: Catalog, persona: Persona, trainee: str, seed: int) -> list[str]:
+    state, _ = opening(persona, "medium")
+    replies = OfflineActor.for_catalog(catalog).reply(
+        persona=persona,
+        language="en",
+        state=state,
+        directive=Directive("one_more_question", frozenset({"advice"})),
+        history=[("client", "Hi!"), ("trainee", trainee)],
+        seed=seed,
+    )
+    return [item.content for item in replies if isinstance(item, Reply)]
+
+
+def test_a_question_the_trainee_has_answered_is_not_asked(catalog: Catalog) -> None:
+    """The free-advice seeker asked "hashtags, yes or no?" right after being told "use 3-5
+    hashtags" (a line's `answered_by`): he asks something else instead, in both engines."""
+    persona = catalog.personas["free-advice-seeker"].model_copy(deep=True)
+    hashtags = Line.model_validate(
+        {
+            "it": "Gli hashtag li metto o no?",
+            "en": "Hashtags, yes or no?",
+            "answered_by": {"it": ["hashtag"], "en": ["hashtag"]},
+        }
+    )
+    other = Line.model_validate({"it": "E la foto?", "en": "And the photo?"})
+    persona.lines["one_more_question"] = [hashtags, other]
+    told = "Post three times a week. Use 3-5 hashtags max."
+    assert all(_asked(catalog, persona, told, seed) == ["And the photo?"] for seed in SEEDS)
+    # told something else, he may well ask it
+    assert any(
+        _asked(catalog, persona, "Post twice a week.", seed) == ["Hashtags, yes or no?"]
+        for seed in SEEDS
+    )
+    # the llm engine is not shown it as an example either
+    actor = LLMActor(
+        cast(LLMClient, None), model="m", temperature=0.0, prompts_dir=PROMPTS_DIR, texts={}
+    )
+    state, _ = opening(persona, "medium")
+    directive = Directive("one_more_question", frozenset({"advice"}))
+    prompt = actor.prompt(persona, "en", state, directive, [("trainee", told)]).text
+    assert "Hashtags, yes or no?" not in prompt and "And the photo?" in prompt

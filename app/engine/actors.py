@@ -10,8 +10,9 @@ filler, and only then the same answer, said as a repeat: the line's `again`, or 
 said before…" of prompts/texts.yaml before it. It does not send a text twice in one turn,
 nor a text of its previous turn, while the beat has another line; a burst stops short rather
 than send again a message of the session. A line never contradicts what the client has said
-(its `not_after` beats) while its beat has another, and the director's `lead` (the answer to
-a question just asked) is said before the beat.
+(its `not_after` beats) nor asks what the trainee has answered (its `answered_by`) while its
+beat has another, and the director's `lead` (the answer to a question just asked) is said
+before the beat.
 """
 
 from __future__ import annotations
@@ -83,6 +84,7 @@ def _pick(
     rng: random.Random,
     clash: Callable[[Line], int] = lambda line: 0,
     asked: Callable[[Line], int] = lambda line: 0,
+    settled: Callable[[Line], bool] = lambda line: False,
 ) -> int:
     """The line of a beat that answers the trainee, else the best for the client's mood and
     phase, the ones said least first.
@@ -137,7 +139,8 @@ def _pick(
 
     def rank(i: int) -> tuple[bool, int, tuple[int, int], int, bool, int, bool, int, int]:
         line = lines[i]
-        barred = not said.isdisjoint(line.not_after)  # it would contradict what was said
+        # it would contradict what was said, or ask what the trainee has already answered
+        barred = not said.isdisjoint(line.not_after) or settled(line)
         score = int(asked(line))
         stray = line.about is not None and not score  # the answer to another question
         if times[i] == 0:
@@ -169,6 +172,17 @@ def beats_said(state: ClientState) -> set[str]:
     """The beats the client has said so far: the offline actor records the lines it said,
     the llm one the beats it played."""
     return {beat for beat, indices in state.used_lines.items() if indices} | set(state.played)
+
+
+def _settled(history: Sequence[tuple[str, str]], language: Language) -> Callable[[Line], bool]:
+    """Whether a line asks what a trainee message of the session has already answered."""
+    trainee = [content for role, content in history if role == "trainee"]
+
+    def settled(line: Line) -> bool:
+        topics = line.answered_by
+        return topics is not None and any(topics.matches(text, language) for text in trainee)
+
+    return settled
 
 
 def _last_trainee(history: list[tuple[str, str]]) -> str:
@@ -235,9 +249,10 @@ class OfflineActor:
         def asked(line: Line) -> int:
             return 0 if line.about is None else line.about.score(message, language)
 
+        settled = _settled(history, language)
         for n, beat in enumerate(beats):
             used = state.used_lines.setdefault(beat, [])
-            index = _pick(persona.lines[beat], used, state, rng, clash, asked)
+            index = _pick(persona.lines[beat], used, state, rng, clash, asked, settled)
             line = persona.lines[beat][index]
             if n > first and (clash(line) or index in used):
                 # a burst has run out of new things to say: it stops short rather than send a
@@ -341,8 +356,11 @@ class LLMActor:
 
         before = beats_said(state)
 
+        settled = _settled(history, language)
+
         def examples(beat: str, before: set[str]) -> list[str]:
-            return self._examples(persona.lines[beat], language, state, message, said, before)
+            lines = persona.lines[beat]
+            return self._examples(lines, language, state, message, said, before, settled)
 
         return render(
             self.prompts_dir,
@@ -370,6 +388,7 @@ class LLMActor:
         message: str,
         said: set[str],
         beats: set[str],
+        settled: Callable[[Line], bool] = lambda line: False,
     ) -> list[str]:
         """The best EXAMPLES lines of a beat, best first, ranked as the offline actor ranks
         them (`_pick`) but with no randomness, so the prompt (and its tests) stay stable:
@@ -384,7 +403,8 @@ class LLMActor:
 
         A line whose text (or `again` text) the client has said is shown in its `again`
         wording when it has one: its topic was answered, and that is how he says it again.
-        A line that would contradict a beat in `beats` (its `not_after`) is not shown.
+        A line that would contradict a beat in `beats` (its `not_after`) is not shown, nor one
+        asking what the trainee has already answered (`settled`: its `answered_by`).
         """
 
         def answered(line: Line) -> bool:
@@ -398,9 +418,11 @@ class LLMActor:
             misfit = line.phase is not None and state.phase not in line.phase
             return (-score, stray, answered(line), misfit, _mood_distance(line, state.mood), i)
 
-        allowed = [i for i, line in enumerate(lines) if beats.isdisjoint(line.not_after)] or list(
-            range(len(lines))
-        )
+        allowed = [
+            i
+            for i, line in enumerate(lines)
+            if beats.isdisjoint(line.not_after) and not settled(line)
+        ] or list(range(len(lines)))
         best = [lines[i] for i in sorted(allowed, key=rank)[:EXAMPLES]]
         return [
             " / ".join(
