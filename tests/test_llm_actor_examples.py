@@ -116,7 +116,8 @@ def test_the_answer_on_the_topic_asked_comes_first(catalog: Catalog) -> None:
     # nothing asked (a greeting): no answer is pushed, the filler first
     plain = shown(render(persona, state, directive, [("trainee", "Good morning, Roberto.")]))
     assert wording(fear(persona)) not in plain
-    assert plain[0].startswith("Questions, questions.")
+    fillers = [wording(line) for line in persona.lines["answer_question"] if line.about is None]
+    assert plain[0] in fillers
 
 
 @pytest.mark.parametrize("language", ["it", "en"])
