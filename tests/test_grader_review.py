@@ -251,3 +251,20 @@ def test_a_combination_far_apart_quotes_its_own_move(catalog: Catalog) -> None:
     grade = _grade(catalog, "loyal-debtor", "it", [text])
     money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
     assert [e.quote for e in money.evidence] == ["Volevo parlarle delle fatture di ottobre."]
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("en", "So what matters is leaving your kids something solid. Is that right?"),
+        ("it", "Quindi conta lasciare ai suoi figli qualcosa di solido. È così?"),
+    ],
+)
+def test_a_check_question_is_quoted_with_what_it_checks(
+    catalog: Catalog, lang: Language, text: str
+) -> None:
+    """The report quoted "Is that right?" as the evidence of looking for the extended need;
+    the restatement it checks is the evidence, so it is quoted with it."""
+    grade = _grade(catalog, "yes-then-sells", lang, [text])
+    needs = next(c for c in grade.criteria if c.technique_id == "extended-needs")
+    assert [e.quote for e in needs.evidence] == [text]

@@ -21,6 +21,13 @@ _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
 # cubed, and 20,000 hostile characters held the server for 20 s. Shorter texts are read
 # whole, as they always were.
 WHOLE_CHARS = 4000
+# a question that only checks the sentence before it: quoted with that sentence
+_CHECK_TAG = re.compile(
+    r"(?:(?:e|ok|allora|and|so),? )?(?:è così|e' così|giusto|vero|ho capito bene|dico bene|"
+    r"corretto|is that right|is that correct|right|correct|am I right|is that it|"
+    r"have I got that right|did I get that right|do I have that right)\s*\?",
+    re.IGNORECASE,
+)
 WINDOW_CHARS = 1000
 
 
@@ -111,7 +118,11 @@ def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
             start, end = span or (0, len(text))
             if start not in seen:
                 seen.add(start)
-                found.append(Detection(move_id, text[start:end], start, end))
+                quoted = start
+                if i > 0 and span and _CHECK_TAG.fullmatch(text, start, end):
+                    # "Is that right?", "È così?": the sentence it checks is the evidence
+                    quoted = spans[i - 1][0]
+                found.append(Detection(move_id, text[quoted:end], quoted, end))
             pos = end if span else at + 1  # one detection per sentence: on to the next one
     found.sort(key=lambda d: (d.start, d.move))
     return tuple(found)
