@@ -2626,7 +2626,209 @@ HAND_PLAY_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
     },
 }
 
-for _cases in (AFTER_HOURS_CASES, HAND_PLAY_CASES):
+
+# Review A (yes-then-sells, needs-approval, free-advice-seeker): hedged advice, free profile tips,
+# reproaches for doing their own thing, the "not for free" boundary, goodbyes; joined to the
+# hand-played cases (a dict of its own so that its moves do not replace theirs).
+REVIEW_A_CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
+    "advice": {
+        "it": (
+            [
+                "Forse potrebbe valutare di tenere i titoli americani, ma non so, veda lei.",
+                "Forse io terrei.",
+                "Allora, la foto mettila professionale, sfondo neutro.",
+                "Nel titolo scrivi 'consulente immobili commerciali'.",
+                "Pubblica tre volte a settimana, la mattina presto.",
+                "Gli hashtag massimo cinque.",
+            ],
+            [
+                # reassurance, not advice
+                "Non dovete dimostrare niente a nessuno: il sito lo facciamo insieme, passo passo.",
+                "Potrebbe valutare di tenere i titoli?",
+                "Se potesse valutare di vendere mi farebbe piacere saperlo.",
+                "Mettila pure in calendario.",
+                "Cosa scrivi nel titolo?",
+                "Io pubblico tre volte a settimana.",
+            ],
+        ),
+        "en": (
+            [
+                "I'd probably keep the US shares for now, but it's up to you.",
+                "You could maybe hold the US shares a bit longer, but honestly it's your call.",
+                "Your photo should be a professional headshot, plain background, smiling.",
+                "And put 'commercial property consultant' in the headline.",
+                "Post 3 times a week, around 8am.",
+                "Use 3-5 hashtags max.",
+            ],
+            [
+                "I'd probably need a day to look at it.",
+                "If you could maybe hold the line a second.",
+                "Your payment should arrive tomorrow.",
+                "Did you put the logo in the headline?",
+                "I post 3 times a week myself.",
+                # a reproach and a complaint, not advice (offence)
+                "You should have asked me.",
+                "You have to understand I have other clients too.",
+            ],
+        ),
+    },
+    "hesitant": {
+        "it": (
+            ["È lei che decide alla fine.", "Io li terrei, veda lei.", "Io li terrei. Decida lei."],
+            ["Veda lei stesso i numeri.", "Chi è che decide, lei o sua moglie?"],
+        ),
+        "en": (
+            ["You're the one who decides, in the end.", "I'd hold them, your call."],
+            ["Who decides, you or your wife?", "Your call is important to us."],
+        ),
+    },
+    "gives_in": {
+        "it": (
+            ["Certo, mandami pure tutto quello che vuoi, ci do un'occhiata."],
+            ["Mandami pure la fattura entro venerdì."],
+        ),
+        "en": (
+            ["Sure, send me whatever you want, I'll take a look."],
+            ["Send me the invoice by Friday."],
+        ),
+    },
+    "close_call": {
+        "it": (
+            ["Alla prossima!", "Buona giornata a tutti!", "Grazie di tutto. Ciao!"],
+            ["Alla prossima riunione ne parliamo.", "Ciao Davide!"],
+        ),
+        "en": (
+            ["Alright, see you!", "See ya.", "Have a good one!", "Catch you later."],
+            ["See you on Monday at 9, then we decide.", "Hi Laura!"],
+        ),
+    },
+    "offence": {
+        "it": (
+            [
+                "Dovevate chiedermelo prima.",
+                "Ma perché l'avete fatto senza dirmelo?",
+                "Così non si lavora.",
+                "Vabbè, fate come volete, tanto poi vi lamentate.",
+                "Perché continua a fare così?",
+            ],
+            [
+                "Potete farlo anche senza chiedermelo.",
+                "Perché continua a investire in azioni americane?",
+            ],
+        ),
+        "en": (
+            [
+                "You should have asked me.",
+                "Why did you do that without asking me?",
+                "You posted it without asking me.",
+                "This is no way to work.",
+                "Why do you keep doing this?",
+                "You have to understand I have other clients too.",
+            ],
+            [
+                "You can go ahead without asking me.",
+                "Why do you keep your savings in cash?",
+            ],
+        ),
+    },
+    "lecture": {
+        "it": (
+            [
+                "Guardate che così rischiate di rovinare l'immagine dell'azienda.",
+                "Onestamente il banner di tuo nipote è fatto male, si vede che è un dilettante.",
+                "Quella pagina non è professionale.",
+            ],
+            [
+                "Non sono un dilettante, mi creda.",
+                "Mi ha fatto male sentirlo.",
+                "Ho fatto male a non chiamarti.",
+            ],
+        ),
+        "en": (
+            [
+                "Honestly your nephew's banner is pretty amateurish, it's hurting your brand.",
+                "That page looks unprofessional.",
+                "You risk ruining the company's image.",
+            ],
+            ["I'm an amateur photographer myself.", "You're not hurting anyone."],
+        ),
+    },
+    "boundary": {
+        "it": (
+            [
+                "Fabrizio, non posso continuare a rispondere gratis, è il mio lavoro.",
+                "Le domande sul profilo le vediamo nella sessione di consulenza, non qui in chat.",
+                "Mi spiace, non lavoro nei giorni festivi.",
+            ],
+            ["Posso continuare a rispondere gratis, tranquillo.", "Lavoro anche nei festivi."],
+        ),
+        "en": (
+            [
+                "Look, I can't keep answering questions for free, this is my job, you know.",
+                "Profile questions we go through in a paid session, not here in the chat.",
+                "Sorry, I don't work on public holidays.",
+            ],
+            [
+                "I can keep answering your questions, for free, no problem.",
+                "I work on public holidays too.",
+            ],
+        ),
+    },
+    "empathy": {
+        "it": (["Capisco, dev'essere stato un periodo pesante."], ["Da esperto le dico che no."]),
+        "en": (
+            ["I can tell you're worried.", "I can tell you've had a long week."],
+            [
+                "As an expert I can tell you that word of mouth is not enough anymore.",
+                "I can tell you the price tomorrow.",
+            ],
+        ),
+    },
+    "alternative": {
+        "it": (
+            ["Lunedì alle 18 è il primo momento libero."],
+            ["Lunedì alle 18 sono libero anche io, ci vediamo lì."],
+        ),
+        "en": (
+            ["Monday at 6pm is the earliest I can do."],
+            ["Monday at 6pm I can do the call with you."],
+        ),
+    },
+    "leave": {
+        "it": (
+            ["Se continua così non so se ha senso che io la segua."],
+            ["Non so se ha senso vendere adesso."],
+        ),
+        "en": (
+            ["I'm not sure it makes sense for me to keep advising you."],
+            ["I'm not sure it makes sense to sell now."],
+        ),
+    },
+    "commitment": {
+        "it": (
+            ["Ti chiamo domani.", "Ogni venerdì alle 12 ti mando un riepilogo."],
+            ["Forse ti chiamo domani.", "Ti chiamo domani?"],
+        ),
+        "en": (
+            ["I'll call you tomorrow.", "Every Friday by 12 I'll send you a written summary."],
+            ["Maybe I'll call you tomorrow.", "Shall I call you tomorrow?"],
+        ),
+    },
+    "organization": {
+        "it": (["Ogni venerdì alle 12 ti mando un riepilogo."], ["Ti mando la foto."]),
+        "en": (
+            ["Every Friday by 12 I'll send you a written summary."],
+            ["In summary, the plan works."],
+        ),
+    },
+    "self_examine": {
+        "it": (["Questa è colpa mia, ho sbagliato io."], ["Questa la offro io."]),
+        "en": (["That one's on me, I got the date wrong."], ["This one's on me."]),
+    },
+}
+
+
+for _cases in (AFTER_HOURS_CASES, HAND_PLAY_CASES, REVIEW_A_CASES):
     for _move, _by_lang in _cases.items():
         for _lang, (_good, _bad) in _by_lang.items():
             _known_good, _known_bad = CASES[_move][_lang]

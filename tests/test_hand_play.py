@@ -190,3 +190,50 @@ def test_a_question_the_trainee_has_answered_is_not_asked(catalog: Catalog) -> N
     directive = Directive("one_more_question", frozenset({"advice"}))
     prompt = actor.prompt(persona, "en", state, directive, [("trainee", told)]).text
     assert "Hashtags, yes or no?" not in prompt and "And the photo?" in prompt
+
+
+FREE_TIPS = {
+    "en": [
+        "Hi Fabrizio, thanks! Sure, happy to help.",
+        "Your photo should be a professional headshot, plain background, smiling. And put "
+        "'commercial property consultant' in the headline.",
+        "Post 3 times a week, around 8am. Use 3-5 hashtags max.",
+        "Sure, send it over, I'll take a quick look for free.",
+    ],
+    "it": [
+        "Ciao! Grazie mille, troppo gentile.",
+        "Allora, la foto mettila professionale, sfondo neutro. Nel titolo scrivi 'consulente "
+        "immobili commerciali'.",
+        "Pubblica tre volte a settimana, la mattina presto. Gli hashtag massimo cinque.",
+        "Certo, mandami pure tutto quello che vuoi, ci do un'occhiata.",
+    ],
+}
+
+
+@pytest.mark.parametrize("language", ["it", "en"])
+def test_the_free_advice_seeker_does_not_ask_what_he_was_just_told(
+    catalog: Catalog, language: Language
+) -> None:
+    """Review A: "Use 3-5 hashtags max" was followed by "hashtags, yes or no?"; the card's
+    questions now say what answers them (`answered_by`)."""
+    persona = catalog.personas["free-advice-seeker"]
+    questions = [line for lines in persona.lines.values() for line in lines if line.answered_by]
+    assert questions
+    for seed in SEEDS:
+        script = play_script(
+            catalog=catalog,
+            persona=persona,
+            language=language,
+            difficulty="medium",
+            seed=seed,
+            turns=FREE_TIPS[language],
+            actor=OfflineActor.for_catalog(catalog),
+        )
+        told: list[str] = []
+        for turn in script.turns:
+            told.append(turn.text)
+            said = {reply.content for reply in turn.replies}
+            for line in questions:
+                assert line.answered_by is not None
+                if any(line.answered_by.matches(text, language) for text in told):
+                    assert said.isdisjoint(line.messages(language)), (seed, turn.text, said)

@@ -1,4 +1,4 @@
-"""Whole trainee messages from the hand-played review sessions (reviews B and C, 2026-12-07):
+"""Whole trainee messages from the hand-played review sessions (reviews A, B and C, 2026-12-07):
 the moves each must show and the moves it must not, read as the director reads them."""
 
 from __future__ import annotations
@@ -160,6 +160,127 @@ MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
         {"reassurance", "check_founded"},
         set(),
     ),
+    # review A: hedged advice is advice (and hesitant), so "says yes to hesitant advice" can fire
+    (
+        "en",
+        "Well, you could maybe hold the US shares a bit longer, but honestly it's your call.",
+        {"advice", "hesitant"},
+        set(),
+    ),
+    (
+        "it",
+        "Allora, forse potrebbe valutare di tenere i titoli americani, ma non so, veda lei.",
+        {"advice", "hesitant"},
+        set(),
+    ),
+    # goodbyes after other content end the chat
+    ("en", "Thanks both, have a lovely day. Bye!", {"close_call"}, set()),
+    ("it", "Devo andare, ci sentiamo. Ciao!", {"close_call"}, set()),
+    ("it", "Perfetto, allora ci vediamo l'8. Buona giornata!", {"close_call"}, set()),
+    # free tips to the free-advice seeker, and "send me everything"
+    (
+        "en",
+        "Your photo should be a professional headshot, plain background, smiling. And put "
+        "'commercial property consultant' in the headline.",
+        {"advice"},
+        set(),
+    ),
+    (
+        "it",
+        "Allora, la foto mettila professionale, sfondo neutro. Nel titolo scrivi 'consulente "
+        "immobili commerciali'.",
+        {"advice"},
+        set(),
+    ),
+    ("en", "Post 3 times a week, around 8am. Use 3-5 hashtags max.", {"advice"}, set()),
+    (
+        "it",
+        "Certo, mandami pure tutto quello che vuoi, ci do un'occhiata.",
+        {"gives_in"},
+        {"boundary"},
+    ),
+    # reproaching them for doing their own thing is offence, not guidance
+    (
+        "it",
+        "Ah, volete farlo fare a vostro cugino? Guardate che così rischiate di rovinare "
+        "l'immagine dell'azienda, dovevate chiedermelo prima.",
+        {"offence", "lecture"},
+        set(),
+    ),
+    (
+        "it",
+        "Ma perché l'avete fatto senza dirmelo? Così non si lavora.",
+        {"offence"},
+        set(),
+    ),
+    (
+        "en",
+        "Why did you do that without asking me? That page looks unprofessional.",
+        {"offence", "lecture"},
+        set(),
+    ),
+    # talking down about the nephew's work, and the "not for free" boundary
+    (
+        "en",
+        "Honestly your nephew's banner is pretty amateurish, it's hurting your brand.",
+        {"lecture"},
+        {"empathy"},
+    ),
+    (
+        "en",
+        "Look, I can't keep answering questions for free, this is my job, you know.",
+        {"boundary"},
+        {"gives_in"},
+    ),
+    (
+        "it",
+        "Fabrizio, non posso continuare a rispondere gratis, è il mio lavoro. Le domande sul "
+        "profilo le vediamo nella sessione di consulenza, non qui in chat.",
+        {"boundary"},
+        {"gives_in"},
+    ),
+    # false positives: reassurance is not advice, "I can tell you" is not empathy
+    (
+        "it",
+        "Capisco. Non dovete dimostrare niente a nessuno: il sito lo facciamo insieme, passo "
+        "passo.",
+        set(),
+        {"advice"},
+    ),
+    (
+        "en",
+        "As an expert I can tell you that word of mouth is not enough anymore. You should "
+        "invest in Google Ads too.",
+        {"lecture", "advice"},
+        {"empathy"},
+    ),
+    (
+        "en",
+        "Sorry, I don't work on public holidays. Monday at 6pm is the earliest I can do.",
+        {"boundary", "alternative"},
+        set(),
+    ),
+    # giving up on him, and blaming him
+    (
+        "it",
+        "Non so più cosa dirle. Se continua così non so se ha senso che io la segua.",
+        {"leave"},
+        set(),
+    ),
+    (
+        "en",
+        "Why do you keep doing this? We agree and then you do the opposite.",
+        {"offence"},
+        set(),
+    ),
+    # leftovers: a complaint about other clients is not advice; free work is not owning up
+    (
+        "en",
+        "You have to understand I have other clients too. I can't drop everything.",
+        {"offence"},
+        {"advice"},
+    ),
+    ("en", "Don't worry about the extra page. This one's on me.", {"gives_in"}, {"self_examine"}),
 ]
 
 
