@@ -21,10 +21,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from test_actor_variety import _play as play
 
 from app.catalog import Catalog, Language
-from app.engine.actors import OfflineActor
-from app.engine.script import Script, play_script
+from app.engine.script import Script
 
 SEEDS = range(1, 21)
 LANGUAGES: list[Language] = ["it", "en"]
@@ -39,15 +39,7 @@ def _play(
     seed: int,
     difficulty: str = "medium",
 ) -> Script:
-    return play_script(
-        catalog=catalog,
-        persona=catalog.personas[persona],
-        language=language,
-        difficulty=difficulty,  # type: ignore[arg-type]
-        seed=seed,
-        turns=turns,
-        actor=OfflineActor.for_catalog(catalog),
-    )
+    return play(catalog, persona, language, turns, difficulty, seed)
 
 
 def _said(turn) -> str:  # type: ignore[no-untyped-def]

@@ -21,26 +21,12 @@ B12. Davide's scheduled missed calls and change of mind ran over a trainee who h
 from __future__ import annotations
 
 import pytest
+from test_actor_variety import _play
 
 from app.catalog import Catalog, Language
-from app.engine.actors import OfflineActor
-from app.engine.script import Script, Turn, play_script
+from app.engine.script import Turn
 
 SEEDS = range(1, 21)
-
-
-def _play(
-    catalog: Catalog, persona: str, language: Language, turns: list[str], difficulty: str, seed: int
-) -> Script:
-    return play_script(
-        catalog=catalog,
-        persona=catalog.personas[persona],
-        language=language,
-        difficulty=difficulty,  # type: ignore[arg-type]
-        seed=seed,
-        turns=turns,
-        actor=OfflineActor.for_catalog(catalog),
-    )
 
 
 def _said(turn: Turn, beat: str | None = None) -> str:

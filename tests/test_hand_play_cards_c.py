@@ -23,27 +23,13 @@ Detector findings of the same review are in prompts/moves.yaml (tests/test_detec
 from __future__ import annotations
 
 import pytest
+from test_actor_variety import _play
 
 from app.catalog import Catalog, Language, Line
-from app.engine.actors import OfflineActor
-from app.engine.script import Script, Turn, play_script
+from app.engine.script import Turn
 
 SEEDS = range(1, 21)
 LANGUAGES: list[Language] = ["it", "en"]
-
-
-def _play(
-    catalog: Catalog, persona: str, language: Language, turns: list[str], difficulty: str, seed: int
-) -> Script:
-    return play_script(
-        catalog=catalog,
-        persona=catalog.personas[persona],
-        language=language,
-        difficulty=difficulty,  # type: ignore[arg-type]
-        seed=seed,
-        turns=turns,
-        actor=OfflineActor.for_catalog(catalog),
-    )
 
 
 def _line(catalog: Catalog, persona: str, turn: Turn, beat: str) -> Line:
