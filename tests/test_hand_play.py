@@ -19,13 +19,14 @@ from __future__ import annotations
 from typing import cast
 
 import pytest
+from test_actor_variety import _play as play
 
 from app.catalog import PROMPTS_DIR, Catalog, Language, Line, Persona
 from app.engine.actors import LLMActor, OfflineActor, Reply
 from app.engine.director import Directive, opening
 from app.engine.grader import grade_heuristic
 from app.engine.llm import LLMClient
-from app.engine.script import Script, play_script
+from app.engine.script import Script
 
 SEEDS = range(1, 21)
 MISSED = {
@@ -48,16 +49,8 @@ PLAN = {
 SEE_YOU = {"it": "Perfetto, allora ci sentiamo lunedì alle 9.", "en": "Great, talk on Monday at 9."}
 
 
-def _play(catalog: Catalog, language: Language, turns: list[str], seed: int) -> Script:
-    return play_script(
-        catalog=catalog,
-        persona=catalog.personas["disorganized"],
-        language=language,
-        difficulty="medium",
-        seed=seed,
-        turns=turns,
-        actor=OfflineActor.for_catalog(catalog),
-    )
+def _disorganized(catalog: Catalog, language: Language, turns: list[str], seed: int) -> Script:
+    return play(catalog, "disorganized", language, turns, "medium", seed)
 
 
 @pytest.mark.parametrize("language", ["it", "en"])
@@ -65,7 +58,7 @@ def test_the_first_question_is_answered_not_complained_about(
     catalog: Catalog, language: Language
 ) -> None:
     for seed in SEEDS:
-        first = _play(catalog, language, [MISSED[language]], seed).turns[0]
+        first = _disorganized(catalog, language, [MISSED[language]], seed).turns[0]
         assert first.beats == ["answer_question"]
         said = first.replies[0].content
         assert ("fornitore" if language == "it" else "supplier") in said, (seed, said)
@@ -77,7 +70,7 @@ def test_a_relief_with_no_tool_named_does_not_answer_one(
 ) -> None:
     tools = [line for line in catalog.personas["disorganized"].lines["relieved"] if line.about]
     for seed in SEEDS:
-        script = _play(
+        script = _disorganized(
             catalog, language, [OWNS_UP[language], PLAN[language], SEE_YOU[language]], seed
         )
         last = script.turns[-1]
@@ -88,7 +81,7 @@ def test_a_relief_with_no_tool_named_does_not_answer_one(
 
 @pytest.mark.parametrize("language", ["it", "en"])
 def test_owning_up_with_a_maybe_is_looking_at_oneself(catalog: Catalog, language: Language) -> None:
-    script = _play(catalog, language, [MISSED[language], OWNS_UP[language]], seed=7)
+    script = _disorganized(catalog, language, [MISSED[language], OWNS_UP[language]], seed=7)
     owns = script.turns[1]
     assert "self_examine" in owns.moves
     assert not {"hesitant", "email_channel"} & owns.moves
@@ -119,30 +112,14 @@ def test_does_that_work_for_you_gets_a_reaction_to_the_proposal(
     """'Ti va bene?' after a plan asked the anxious client for an answer about himself: he
     replied "I wrote it in the e-mail. Tuesday's. No, Wednesday's." Now he reacts to the plan;
     a real question about him, with the same plan, is still answered."""
-    persona = catalog.personas["endless-whatsapp"]
     for seed in SEEDS:
         turns = [PROPOSAL[language]]
-        played = play_script(
-            catalog=catalog,
-            persona=persona,
-            language=language,
-            difficulty="medium",
-            seed=seed,
-            turns=turns,
-            actor=OfflineActor.for_catalog(catalog),
-        ).turns[0]
+        played = play(catalog, "endless-whatsapp", language, turns, "medium", seed).turns[0]
         assert {"invite_discussion", "question"} <= played.moves
         assert played.directive.trigger or played.beat != "answer_question", seed
         assert played.directive.lead is None
-        asked = play_script(
-            catalog=catalog,
-            persona=persona,
-            language=language,
-            difficulty="medium",
-            seed=seed,
-            turns=[PROPOSAL_AND_QUESTION[language]],
-            actor=OfflineActor.for_catalog(catalog),
-        ).turns[0]
+        turns = [PROPOSAL_AND_QUESTION[language]]
+        asked = play(catalog, "endless-whatsapp", language, turns, "medium", seed).turns[0]
         assert "answer_question" in (asked.beat, asked.directive.lead), seed
 
 
@@ -220,15 +197,7 @@ def test_the_free_advice_seeker_does_not_ask_what_he_was_just_told(
     questions = [line for lines in persona.lines.values() for line in lines if line.answered_by]
     assert questions
     for seed in SEEDS:
-        script = play_script(
-            catalog=catalog,
-            persona=persona,
-            language=language,
-            difficulty="medium",
-            seed=seed,
-            turns=FREE_TIPS[language],
-            actor=OfflineActor.for_catalog(catalog),
-        )
+        script = play(catalog, "free-advice-seeker", language, FREE_TIPS[language], "medium", seed)
         told: list[str] = []
         for turn in script.turns:
             told.append(turn.text)

@@ -355,12 +355,11 @@ class LLMActor:
         said = {content.strip() for role, content in history if role == "client"}
 
         before = beats_said(state)
-
         settled = _settled(history, language)
 
-        def examples(beat: str, before: set[str]) -> list[str]:
+        def examples(beat: str, beats: set[str]) -> list[str]:
             lines = persona.lines[beat]
-            return self._examples(lines, language, state, message, said, before, settled)
+            return self._examples(lines, language, state, message, said, beats, settled)
 
         return render(
             self.prompts_dir,
@@ -388,7 +387,7 @@ class LLMActor:
         message: str,
         said: set[str],
         beats: set[str],
-        settled: Callable[[Line], bool] = lambda line: False,
+        settled: Callable[[Line], bool],
     ) -> list[str]:
         """The best EXAMPLES lines of a beat, best first, ranked as the offline actor ranks
         them (`_pick`) but with no randomness, so the prompt (and its tests) stay stable:
