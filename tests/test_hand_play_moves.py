@@ -261,7 +261,12 @@ MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
         set(),
     ),
     # a counter-offer of a day asked as a question is an alternative; "how about" alone is not
-    ("en", "Hi both, thanks for thinking of me. How about Saturday instead?", {"alternative"}, set()),
+    (
+        "en",
+        "Hi both, thanks for thinking of me. How about Saturday instead?",
+        {"alternative"},
+        set(),
+    ),
     ("en", "What about the 9th, in the morning?", {"alternative"}, set()),
     ("en", "How about your sister, what does she think?", set(), {"alternative"}),
     ("it", "Grazie dell'invito! Che ne dite di sabato mattina?", {"alternative"}, set()),

@@ -9,10 +9,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_right
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 
-from app.catalog import LANGUAGES, Language, Move, alternation
-from app.engine.needles import fold, needles
+import yaml
+
+from app.catalog import LANGUAGES, PROMPTS_DIR, Language, Move, alternation
+from app.engine.needles import Needles, fold, needles
+from app.engine.spelling import Speller
 
 # A sentence ends at . ! ? … or a line break; the delimiter stays with its sentence.
 _SENTENCE = re.compile(r"[^.!?…\n]+(?:[.!?…]+|$)", re.MULTILINE)
@@ -43,13 +46,16 @@ class Detection:
 
 
 @lru_cache(maxsize=256)
-def _compiled(patterns: tuple[str, ...]) -> tuple[re.Pattern[str], re.Pattern[str] | None]:
-    """A move's patterns as one regex (a search per sentence, not a scan per pattern), and
-    a search for its needles in the folded text: without one of them it cannot match."""
+def _compiled(
+    patterns: tuple[str, ...],
+) -> tuple[re.Pattern[str], re.Pattern[str] | None, Needles | None]:
+    """A move's patterns as one regex (a search per sentence, not a scan per pattern), a
+    search for its needles in the folded text (without one of them it cannot match), and
+    the needles."""
     regex = alternation(patterns)
     found = needles(regex)
     prefilter = re.compile("|".join(map(re.escape, sorted(found)))) if found else None
-    return re.compile(regex, re.IGNORECASE), prefilter
+    return re.compile(regex, re.IGNORECASE), prefilter, found
 
 
 def sentences(text: str) -> list[tuple[int, int]]:
@@ -65,12 +71,50 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def detect(text: str, lang: Language, moves: dict[str, Move]) -> list[Detection]:
-    """Every move found in `text`, at most one detection per move and sentence.
+    """Every move found in `text`, at most one detection per move and sentence, read with
+    its typos mended (see `spelling`) and quoted as written.
 
     Remembered for recent messages: the grader reads again each message the director read
     during the session, and the regexes are the costliest part of a turn."""
+    catalog = _moveset(lang, moves)
+    mended = _speller(lang, catalog).mend(text)
+    if mended is None:
+        return _read(text, catalog)
+    found = []
+    for d in _read(mended.text, catalog):
+        start, end = mended.written(d.start), mended.written(d.end)
+        found.append(Detection(d.move, text[start:end], start, end))
+    return found
+
+
+def _moveset(lang: Language, moves: dict[str, Move]) -> MoveSet:
     key = tuple((move.id, tuple(move.patterns[lang])) for move in moves.values())
-    catalog = _catalogs.setdefault(key, key)
+    return _catalogs.setdefault(key, key)
+
+
+@lru_cache(maxsize=16)
+def _speller(lang: Language, moves: MoveSet) -> Speller:
+    """Mends the words a move needs: the letter runs of its needles ("racconti" of
+    "mi racconti"), four letters or more."""
+    pieces = {
+        piece
+        for _, patterns in moves
+        for needle in _compiled(patterns)[2] or ()
+        for piece in re.findall(r"[^\W\d_]{4,}", needle)
+    }
+    wanted = re.compile("|".join(map(re.escape, sorted(pieces, key=len, reverse=True))))
+    return Speller(
+        lang, lambda word: wanted.search(fold(word) or word) is not None, _shorthand()[lang]
+    )
+
+
+@cache
+def _shorthand() -> dict[str, dict[str, str]]:
+    """How trainees write in a chat: the same for every catalogue, so read here once."""
+    return yaml.safe_load((PROMPTS_DIR / "shorthand.yaml").read_text(encoding="utf-8"))
+
+
+def _read(text: str, catalog: MoveSet) -> list[Detection]:
     if len(text) <= WHOLE_CHARS:
         return list(_detect(text, catalog))
     found: list[Detection] = []
@@ -106,7 +150,7 @@ def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
     folded = fold(text)
     found: list[Detection] = []
     for move_id, patterns in moves:
-        pattern, prefilter = _compiled(patterns)
+        pattern, prefilter, _ = _compiled(patterns)
         if folded is not None and prefilter is not None and not prefilter.search(folded):
             continue  # most moves: none of the needles, no search for the move
         seen: set[int] = set()
@@ -129,11 +173,12 @@ def _detect(text: str, moves: MoveSet) -> tuple[Detection, ...]:
 
 
 def prepare(moves: dict[str, Move]) -> None:
-    """Compile every move's regex and needles at start-up (about 70 ms a language) rather
-    than on the first trainee message."""
-    for move in moves.values():
-        for lang in LANGUAGES:
+    """Compile every move's regex and needles, and load the dictionaries, at start-up (about
+    0.2 s a language) rather than on the first trainee message."""
+    for lang in LANGUAGES:
+        for move in moves.values():
             _compiled(tuple(move.patterns[lang]))
+        _speller(lang, _moveset(lang, moves))
 
 
 def move_ids(detections: list[Detection]) -> set[str]:
