@@ -636,12 +636,25 @@ def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
     box.press("Enter")
     error = page.locator("#chat-error")
     error.wait_for()
-    assert error.inner_text() == "the message is 4001 characters long; the limit is 4000"
+    assert error.inner_text() == (
+        "The message is 4001 characters long; the limit is 4000: shorten it or split it in two."
+    )
     assert box.input_value() == "a" * 4001, "nothing is lost: the trainee shortens it"
     shot(page, "24-chat-error")
+    box.fill("a" * 3000)
+    assert not error.is_visible(), "shortened: the error about the text is over"
     box.fill("   ")
     box.press("Enter")
-    assert error.inner_text() == "the message is empty"
+    assert error.inner_text() == "The message is empty."
+    # below the box, which a long conversation pushes down: scrolled into view, not off-screen
+    page.set_viewport_size({"width": 1280, "height": 400})
+    page.evaluate("window.scrollTo(0, 0)")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => document.getElementById('chat-error').getBoundingClientRect().bottom"
+        " <= window.innerHeight + 1"
+    )
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     # a double click on Send after an error: the error box is below the form, so nothing
     # moves under the pointer, and the second click meets a disabled Send, not End

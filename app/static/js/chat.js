@@ -104,9 +104,14 @@
     streaming = null;
   }
 
-  function showError(text) {
+  // Shown below the box, which a long conversation can push under the fold: scrolled to,
+  // or Send would seem to do nothing.
+  // `ofDraft`: an error about the text itself (empty, too long), over once it is edited.
+  function showError(text, ofDraft = false) {
     errorBox.textContent = text;
     errorBox.hidden = false;
+    errorBox.dataset.ofDraft = ofDraft ? "yes" : "";
+    errorBox.scrollIntoView({ block: "nearest" });
   }
 
   // An error body's text from its code, as the server would have sent it.
@@ -283,11 +288,11 @@
     const content = box.value.trim();
     if (busy) return;
     if (!content) {
-      showError(coded("message_empty"));
+      showError(coded("message_empty"), true);
       return;
     }
     if (charsIn(content) > maxChars) {
-      showError(coded("message_too_long", { length: charsIn(content), limit: maxChars }));
+      showError(coded("message_too_long", { length: charsIn(content), limit: maxChars }), true);
       return;
     }
     busy = true;
@@ -366,6 +371,7 @@
   box.addEventListener("input", () => {
     keepDraft();
     countChars();
+    if (errorBox.dataset.ofDraft) errorBox.hidden = true;
   });
   restoreDraft();
   countChars();
