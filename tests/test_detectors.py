@@ -611,6 +611,24 @@ CASES: dict[str, dict[str, tuple[list[str], list[str]]]] = {
             ],
         ),
     },
+    "in_person": {
+        "it": (
+            [
+                "Preferisco dirglielo a voce che per mail: restano tre fatture.",
+                "Te lo dico adesso che siamo al telefono.",
+                "Non mi va di mandarti una mail per questo.",
+            ],
+            ["Le mando una mail con il riepilogo.", "Ci sentiamo al telefono domani."],
+        ),
+        "en": (
+            [
+                "I'd rather say this now, on the phone, than put it in an email.",
+                "Since we're on the phone, let me mention the invoices.",
+                "I don't want to send you an email about this.",
+            ],
+            ["I'll send you an email about it.", "Call me on the phone tomorrow."],
+        ),
+    },
     "email_channel": {
         "it": (
             [

@@ -6,11 +6,35 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from app.catalog import PROMPTS_DIR, Move
+from app.catalog import PROMPTS_DIR, Catalog, Move
 from app.engine.detectors import detect, move_ids
+from app.engine.grader import TranscriptMessage, grade_heuristic
 
 # (language, message, moves that must be found, moves that must not)
 MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
+    # IT F5, EN F12: the money raised live, not left to an e-mail
+    (
+        "it",
+        "senti te lo dico adesso che siamo al telefono, non mi va di mandarti una mail: ci sono "
+        "ancora le tre parcelle di ottobre da sistemare",
+        {"in_person", "payment_talk"},
+        {"email_channel"},
+    ),
+    (
+        "it",
+        "Preferisco dirglielo a voce che per mail: restano le tre fatture.",
+        {"in_person"},
+        set(),
+    ),
+    (
+        "en",
+        "There's one more thing I'd rather say to you now, on the phone, than put in an email: "
+        "the three invoices from last autumn are still open.",
+        {"in_person", "payment_talk"},
+        {"email_channel"},
+    ),
+    ("en", "I'll send you the invoices by email.", {"email_channel"}, {"in_person"}),
+    ("it", "Le mando le fatture per mail.", {"email_channel"}, {"in_person"}),
     # the consultant's own regret is no reproach
     ("it", "Mi scusi, non doveva succedere. Lo sistemo oggi.", set(), {"offence"}),
     ("it", "Non avrebbe dovuto andare così, è colpa mia.", set(), {"offence"}),
@@ -374,3 +398,25 @@ def test_review_message(
     found = move_ids(detect(text, lang, moves))
     assert present <= found, f"missing {present - found} in {text!r} (found {sorted(found)})"
     assert not (absent & found), f"wrongly found {absent & found} in {text!r}"
+
+
+def test_money_raised_live_is_money_in_person(catalog: Catalog) -> None:
+    # IT F5: said outright on the call, it was "missed", with the same sentence as the advice
+    session = [
+        ("client", "Pronto? Sono Franco. Volevo dirle che le carte per la cassa le ho raccolte."),
+        ("trainee", "ciao Franco, tutto bene? so che è un casino in officina adesso"),
+        ("client", "Eh, si tira avanti. I ragazzi sono preoccupati."),
+        (
+            "trainee",
+            "senti te lo dico adesso che siamo al telefono, non mi va di mandarti una mail: ci "
+            "sono ancora le tre parcelle di ottobre da sistemare",
+        ),
+    ]
+    messages = [
+        TranscriptMessage(seq=seq, role=role, content=content)
+        for seq, (role, content) in enumerate(session, start=1)
+    ]
+    grade = grade_heuristic(catalog, catalog.personas["loyal-debtor"], "it", messages)
+    money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
+    assert money.verdict == "applied"
+    assert money.evidence[0].seq == 4
