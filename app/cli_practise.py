@@ -18,7 +18,7 @@ import typer
 from app import cli_common as common
 from app.cli_options import LangOption
 from app.engine.actors import Reply
-from app.engine.grader import Criterion, GradeResult
+from app.engine.grader import HEURISTIC_GRADER, Criterion, GradeResult
 
 if TYPE_CHECKING:
     import httpx
@@ -276,7 +276,11 @@ def _meter_line(before: dict[str, float], after: dict[str, float]) -> str:
 
 def _report(grade: GradeResult, t: Translator) -> None:
     verdict = t("report.passed") if grade.passed else t("report.failed")
-    typer.secho(f"\n{t('report.score')} {grade.score}/100 · {verdict} ({grade.grader})", bold=True)
+    offline = grade.grader == HEURISTIC_GRADER
+    grader = t("report.offline_grader") if offline else grade.grader
+    typer.secho(f"\n{t('report.score')} {grade.score}/100 · {verdict} ({grader})", bold=True)
+    if offline:
+        typer.echo(t("report.heuristic_note"))
     labels = [t(f"verdict.{criterion.verdict}") for criterion in grade.criteria]
     width = max(map(len, labels), default=0)
     for criterion, label in zip(grade.criteria, labels, strict=True):
@@ -285,8 +289,11 @@ def _report(grade: GradeResult, t: Translator) -> None:
             typer.echo(f"    {criterion.rationale}")
         for evidence in criterion.evidence:
             typer.echo(f'    #{evidence.seq} "{evidence.quote}"')
-        if criterion.better_phrasing:
-            typer.echo(f"    {t('report.better')}: {criterion.better_phrasing.suggestion}")
+        if better := criterion.better_phrasing:
+            # said instead of the quoted slip: without it, a suggestion beside a cue the trainee
+            # wrote reads as advice to say what was said
+            instead = f" ({t('report.instead_of', seq=better.seq)})" if better.seq else ""
+            typer.echo(f"    {t('report.better')}{instead}: {better.suggestion}")
 
 
 def _undecodable(text: str) -> bool:

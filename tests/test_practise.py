@@ -95,6 +95,18 @@ def test_the_labels_follow_the_conversation_s_language() -> None:
     assert "\nIl tuo ruolo: " in out and "\nIl tuo obiettivo: " in out
     assert "cliente> " in out and "tu> " in out and "Punteggio " in out
     assert any(f"  {v} " in out for v in ("applicata", "parziale", "mancata", "violata"))
+    assert "(correttore offline)" in out and "offline-heuristic" not in out
+
+
+def test_a_better_phrasing_says_which_message_it_replaces() -> None:
+    # beside the hesitant advice it is meant to replace, not as advice to say what was said
+    args = ["practise", "yes-then-sells", "--lang", "en", "--difficulty", "hard", "--seed", "2"]
+    hesitant = "I'm not sure, maybe it would be better to hold the shares for a while."
+    result = runner.invoke(cli, args, input=lines(hesitant, "/end"))
+    assert result.exit_code == 0, result.output
+    assert f'#2 "{hesitant}"' in result.stdout
+    assert "A better way to say it (instead of #2): " in result.stdout
+    assert "it reads words, not tone" in result.stdout  # what the offline grade is worth
 
 
 def test_the_client_can_end_the_conversation() -> None:
