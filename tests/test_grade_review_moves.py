@@ -420,3 +420,33 @@ def test_money_raised_live_is_money_in_person(catalog: Catalog) -> None:
     money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
     assert money.verdict == "applied"
     assert money.evidence[0].seq == 4
+
+
+@pytest.mark.parametrize(
+    ("reply", "verdict"),
+    [
+        # EN F5: a stated reply window answers the stream of "quick" chat questions
+        (
+            "To keep it manageable for both of us: I check LinkedIn messages twice a day, "
+            "around 9 and 5, and save the bigger questions for our sessions.",
+            "applied",
+        ),
+        # before, "never created the situation": the flood of chat questions is that situation
+        ("Sure, the photo looks fine to me.", "missed"),
+    ],
+)
+def test_a_stream_of_quick_questions_calls_for_rules(
+    catalog: Catalog, reply: str, verdict: str
+) -> None:
+    session = [
+        ("client", "Super quick doubt: is the banner photo ok? Two seconds, promise."),
+        ("trainee", reply),
+        ("client", "Perfect. One last thing: should I post every day?"),
+    ]
+    messages = [
+        TranscriptMessage(seq=seq, role=role, content=content)
+        for seq, (role, content) in enumerate(session, start=1)
+    ]
+    grade = grade_heuristic(catalog, catalog.personas["free-advice-seeker"], "en", messages)
+    rules = next(c for c in grade.criteria if c.technique_id == "set-boundaries")
+    assert rules.verdict == verdict
