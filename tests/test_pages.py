@@ -200,6 +200,12 @@ def test_login_form(anonymous: TestClient, browser_as: Login) -> None:
         "/login", data={"username": "ada", "password": "nope", "csrf_token": token}
     )
     assert wrong.status_code == 401 and "Wrong username or password." in wrong.text
+    # the name stays, the password is what gets typed again
+    assert 'value="ada"' in wrong.text and re.search(r'id="password"[^>]* autofocus', wrong.text)
+    odd = anonymous.post(
+        "/login", data={"username": '"><b>x', "password": "nope", "csrf_token": token}
+    )
+    assert 'value="&#34;&gt;&lt;b&gt;x"' in odd.text and "<b>x" not in odd.text
     forged = TestClient(anonymous.app).post(
         "/login", data={"username": "ada", "password": PASSWORD, "csrf_token": token}
     )
@@ -857,6 +863,10 @@ def test_an_assignment_past_its_due_date_reads_overdue_until_done(browser_as: Lo
     fields = {"team": "blue", "persona_id": "free-advice-seeker", "language": "en"}
     past = carla.form("/assignments", fields | {"difficulty": "easy", "due": "2020-01-31"})
     assert past.status_code == 422 and "The due date 2020-01-31 is already past." in past.text
+    # the form again, beside the reason, as the coach filled it in
+    assert 'id="assignment-form"' in past.text and 'value="2020-01-31"' in past.text
+    assert '<option value="free-advice-seeker" selected>' in past.text
+    assert '<option value="easy" selected>' in past.text
     carla.form("/assignments", fields | {"difficulty": "easy", "due": date.today().isoformat()})
     carla.form("/assignments", fields | {"difficulty": "hard", "due": "2999-01-31"})
     with Session(carla.client.app.state.engine) as db:  # the days go by for the easy one

@@ -96,7 +96,9 @@ def _login_form(
     next_url: str,
     error: str | None = None,
     status_code: int = 200,
+    username: str = "",
 ) -> Response:
+    """`username`: the name tried, kept after a wrong password so only that is typed again."""
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
     response = render(
         request,
@@ -106,6 +108,7 @@ def _login_form(
         login_token=token,
         next_url=next_url,
         error=error,
+        username=username,
     )
     response.set_cookie(
         LOGIN_COOKIE,
@@ -159,11 +162,21 @@ def login(
         )
     except TooMany:
         return _login_form(
-            request, settings, next_url=safe_next(next), error=t("login.locked"), status_code=429
+            request,
+            settings,
+            next_url=safe_next(next),
+            error=t("login.locked"),
+            status_code=429,
+            username=username,
         )
     except Unauthorized:
         return _login_form(
-            request, settings, next_url=safe_next(next), error=t("login.wrong"), status_code=401
+            request,
+            settings,
+            next_url=safe_next(next),
+            error=t("login.wrong"),
+            status_code=401,
+            username=username,
         )
     response = redirect(safe_next(next))
     logged_in(request, response, db, user, settings)
