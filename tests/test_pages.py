@@ -497,6 +497,10 @@ def test_meters_show_which_way_is_good_for_the_trainee(browser_as: Login) -> Non
     started = ada.form("/practice", {"persona_id": "endless-whatsapp", "language": "it"})
     italian = ada.client.get(f"{started.headers['location']}?lang=it").text
     assert '<label for="meter-rules">Regole</label>' in italian
+    # what each meter tells, in the page's language, for this client's meters only
+    assert "<summary>Che cosa indicano gli indicatori</summary>" in italian
+    assert "<dt>Regole</dt><dd>Quanto sono chiari orari e tempi di risposta" in italian
+    assert "<dt>Abitudine</dt>" not in italian  # the night caller's meter, not this client's
 
 
 def test_every_persona_meter_has_labels_and_a_good_direction() -> None:
@@ -504,6 +508,8 @@ def test_every_persona_meter_has_labels_and_a_good_direction() -> None:
     meters = {meter for persona in load_catalog().persona_list for meter in persona.meters}
     unlabelled = sorted(m for m in meters if set(table.get(f"meter.{m}", {})) != {"it", "en"})
     assert unlabelled == [], "add them to the meter: section of app/templates/i18n.yaml"
+    unexplained = sorted(m for m in meters if set(table.get(f"meter_help.{m}", {})) != {"it", "en"})
+    assert unexplained == [], "add them to the meter_help: section of app/templates/i18n.yaml"
     assert sorted(meters - set(directions)) == [], "add them to app/templates/meters.yaml"
     lower_is_better = {m for m in meters if directions[m] == "low"}
     assert lower_is_better == {
