@@ -230,6 +230,17 @@ def session_reviews(*, db: Session, user: User, session_id: str) -> SessionRevie
     )
 
 
+def reviewed(*, db: Session, session_ids: Sequence[str]) -> set[str]:
+    """Which of these sessions a coach has reviewed (a verdict or a note), so the trainee's
+    list can point to the feedback: one query for a page of sessions."""
+    if not session_ids:
+        return set()
+    found = db.exec(
+        select(Review.session_id).where(col(Review.session_id).in_(session_ids)).distinct()
+    )
+    return set(found.all())
+
+
 def save_review(
     *, db: Session, user: User, session_id: str, request: ReviewCreate
 ) -> SessionReviews:

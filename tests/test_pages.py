@@ -356,6 +356,11 @@ def test_saving_a_review_records_only_the_verdicts_the_coach_chose(browser_as: L
     carla.form(f"/desk/{sid}", agree)
     assert "agree on 1 of 2 reviewed criteria" in carla.client.get("/agreement").text
     assert "— nessun giudizio —" in carla.client.get(f"/desk/{sid}?lang=it").text
+    # the trainee's list points to the feedback, on the reviewed session only
+    unreviewed = play(ada)
+    rows = ada.client.get("/history?lang=en").text.split("<tr>")
+    feedback = [row for row in rows if "reviewed by your coach" in row]
+    assert len(feedback) == 1 and sid in feedback[0] and unreviewed not in feedback[0]
 
 
 def test_the_review_shows_the_moves_the_detectors_found(browser_as: Login) -> None:

@@ -568,6 +568,7 @@ def history_page(
         overall_narrow=overall_narrow,
         technique_charts=technique_charts,
         records=records,
+        reviewed=reviews.reviewed(db=db, session_ids=[r.id for r in records]),
         persona_names=names,
         page=page,
         pages=max(1, -(-total // HISTORY_PAGE_SIZE)),
