@@ -18,7 +18,7 @@ import typer
 from app import cli_common as common
 from app.cli_options import LangOption
 from app.engine.actors import Reply
-from app.engine.grader import HEURISTIC_GRADER, Criterion, GradeResult
+from app.engine.grader import HEURISTIC_GRADER, Criterion, GradeResult, for_outcome
 
 if TYPE_CHECKING:
     import httpx
@@ -123,13 +123,15 @@ class InMemory:
         if not any(m.role == "trainee" for m in self.session.transcript):
             return None
         try:
-            return self.engine.grader.grade(
+            result = self.engine.grader.grade(
                 catalog=self.catalog,
                 persona=self.persona,
                 language=self.lang,  # type: ignore[arg-type]
                 messages=self.session.transcript,
                 calls=[],
             )
+            outcome = self.session.state.outcome
+            return for_outcome(self.catalog, self.lang, result, outcome)  # type: ignore[arg-type]
         except (LLMError, GradeFailed) as exc:
             return f"grading failed: {exc}"
 

@@ -23,7 +23,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from app.catalog import Catalog, Difficulty, Language, Outcome
-from app.engine.grader import Verdict
+from app.engine.grader import Verdict, for_outcome
 from app.engine.llm import LLMError
 from app.engine.llm_grader import GradeFailed
 from app.engine.script import play_script
@@ -205,6 +205,7 @@ def play_in_memory(drill: Drill, catalog: Catalog, engines: Engines) -> DrillRun
             messages=script.transcript,
             calls=[],
         )
+        result = for_outcome(catalog, drill.language, result, script.final.outcome)
     except (LLMError, GradeFailed) as exc:
         raise DrillError(f"the {drill.engine} engine failed: {exc}") from exc
     return DrillRun(

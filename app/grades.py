@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from app.catalog import Catalog
-from app.engine.grader import TranscriptMessage
+from app.engine.grader import TranscriptMessage, for_outcome
 from app.engine.llm import CallRecord
 from app.engine.llm_grader import GradeFailed
 from app.engines import Engine, Engines
@@ -152,6 +152,7 @@ def _run_grade(
             messages=transcript,
             calls=calls,
         )
+        result = for_outcome(catalog, record.language, result, record.outcome)  # type: ignore[arg-type]
     except GradeFailed as exc:
         grade.status, grade.error = "failed", str(exc)
         grade.prompt_version = calls[-1].prompt_version if calls else ""

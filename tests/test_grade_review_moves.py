@@ -8,7 +8,7 @@ import yaml
 
 from app.catalog import PROMPTS_DIR, Catalog, Move
 from app.engine.detectors import detect, move_ids
-from app.engine.grader import TranscriptMessage, grade_heuristic
+from app.engine.grader import TranscriptMessage, for_outcome, grade_heuristic
 
 # (language, message, moves that must be found, moves that must not)
 MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
@@ -790,3 +790,25 @@ def test_a_stream_of_quick_questions_calls_for_rules(
     grade = grade_heuristic(catalog, catalog.personas["free-advice-seeker"], "en", messages)
     rules = next(c for c in grade.criteria if c.technique_id == "set-boundaries")
     assert rules.verdict == verdict
+
+
+def test_only_a_dismissal_turns_plain_misses_into_not_applicable(catalog: Catalog) -> None:
+    session = [
+        ("client", "Ciao! Domandina veloce sul profilo, due secondi."),
+        ("trainee", "Chiamami pure quando vuoi, anche di notte."),  # a slip stays a slip
+    ]
+    messages = [
+        TranscriptMessage(seq=seq, role=role, content=content)
+        for seq, (role, content) in enumerate(session, start=1)
+    ]
+    graded = grade_heuristic(catalog, catalog.personas["free-advice-seeker"], "it", messages)
+    missed = {c.technique_id for c in graded.criteria if c.verdict == "missed" and not c.evidence}
+    slipped = {c.technique_id: c.verdict for c in graded.criteria if c.evidence}
+    assert missed and slipped
+    for outcome in (None, "walked_away", "agreement", "turn_limit"):
+        assert for_outcome(catalog, "it", graded, outcome) == graded
+    sent_away = for_outcome(catalog, "it", graded, "dismissed")
+    verdicts = {c.technique_id: c.verdict for c in sent_away.criteria}
+    assert all(verdicts[t] == "not_applicable" for t in missed)
+    assert all(verdicts[t] == v for t, v in slipped.items())
+    assert sent_away.score >= graded.score

@@ -289,3 +289,25 @@ def test_ctrl_c_leaves_the_session_open_on_the_server(
     assert stored["status"] == "active" and stored["message_count"] == 3
     left = capsys.readouterr().err
     assert f"The session stays open on the server: {server.url}/sessions/{stored['id']}" in left
+
+
+def test_a_client_sent_away_leaves_the_unreached_techniques_out() -> None:
+    # The prospect vanishes once the terms are stated: a success (article 004), so what the
+    # talk never reached is not applicable, not missed, and the card passes.
+    args = ["practise", "free-advice-seeker", "--lang", "it", "--difficulty", "medium"]
+    said = lines(
+        "Grazie per i messaggi, vedo che le sta molto a cuore il suo profilo.",
+        "Le faccio presente però che finora non abbiamo firmato nessun contratto: la mia "
+        "tariffa è 80 euro l'ora.",
+        "Se vuole le mando un preventivo per un pacchetto di tre sessioni entro domani.",
+        "Per le domande ci sentiamo nelle sessioni.",
+    )
+    result = runner.invoke(cli, [*args, "--seed", "44"], input=said)
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Esito: congedato (un successo)" in out
+    assert "Superato" in out and "Non superato" not in out
+    assert re.search(
+        r"non pertinente +Stabilire regole da subito\n +Il cliente è stato congedato", out
+    )
+    assert re.search(r"applicata +Dichiarare le condizioni", out)

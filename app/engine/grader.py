@@ -87,6 +87,29 @@ def summarize(
     )
 
 
+def for_outcome(
+    catalog: Catalog, language: Language, result: GradeResult, outcome: str | None
+) -> GradeResult:
+    """A client sent away ends the talk early on purpose, and that is the trainee's success (the
+    night caller asked to call the office; the prospect who vanishes once terms are stated,
+    article 004): a technique the talk never reached is not applicable, not missed. Only plain
+    misses change: a slip, or a quote, stays what it is."""
+    if outcome != "dismissed":
+        return result
+    unreached = catalog.texts["rationale"]["not_reached"](language)
+    criteria = [
+        c.model_copy(
+            update={"verdict": "not_applicable", "rationale": unreached, "better_phrasing": None}
+        )
+        if c.verdict == "missed" and not c.evidence
+        else c
+        for c in result.criteria
+    ]
+    if criteria == result.criteria:
+        return result
+    return summarize(catalog, language, criteria, result.grader, result.prompt_version)
+
+
 def _evidence(
     technique_moves: list[str],
     detections: dict[int, list[Detection]],
