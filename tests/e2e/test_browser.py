@@ -682,6 +682,34 @@ def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
     context.close()
 
 
+def test_a_stale_tab_catches_up_with_the_other_tab_s_turns(site: Site, browser: Any) -> None:
+    """Two tabs on one conversation: a turn sent from the tab that has not seen the other's
+    turn shows the whole conversation afterwards, not a gap in it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    first = context.new_page()
+    login(first, site, "tess")
+    first.goto(f"{site.base_url}/practice")
+    card = first.locator("#persona-disorganized")
+    card.get_by_label("Engine").select_option("offline")
+    card.get_by_role("button", name="Start").click()
+    first.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+    second = context.new_page()
+    second.goto(first.url)
+    first.get_by_label("Your message").fill("What would help you most this week?")
+    first.get_by_label("Your message").press("Enter")
+    first.locator("#msg-2").wait_for()
+    first.wait_for_function("() => !document.getElementById('streaming')")
+    assert second.locator("#msg-2").count() == 0  # not seen there yet
+    second.get_by_label("Your message").fill("Shall we make a list of what is due?")
+    second.get_by_label("Your message").press("Enter")
+    second.locator("#msg-2", has_text="What would help you most this week?").wait_for()
+    seqs = second.locator("#transcript li[data-seq]").evaluate_all(
+        "items => items.map(li => Number(li.dataset.seq))"
+    )
+    assert seqs == list(range(1, len(seqs) + 1)), seqs  # no gap
+    context.close()
+
+
 def test_a_coach_grades_a_real_whatsapp_chat(site: Site, browser: Any, tmp_path: Path) -> None:
     """Upload an exported chat, name the professional in it, read the grade with the quoted
     words marked in the chat, on a phone."""

@@ -60,6 +60,12 @@
     item.append(heardLine(item.dataset.moves.split(" ").filter(Boolean)));
   }
 
+  // The highest message number on the page: a gap before a new one means another tab (or
+  // device) played turns this page has not shown.
+  const lastSeq = () =>
+    Math.max(0, ...[...log.querySelectorAll("li[data-seq]")].map((li) => Number(li.dataset.seq)));
+  let behind = false;
+
   function addMessage(message) {
     if (document.getElementById(`msg-${message.seq}`)) return; // a retried turn
     const item = bubble(message.role, message.seq, message.content);
@@ -257,6 +263,7 @@
     switch (event) {
       case "trainee":
         errorBox.hidden = true; // the message is stored: an earlier error is over
+        behind = data.seq > lastSeq() + 1;
         addMessage(data);
         becomeEndable();
         status.textContent = strings["typing"];
@@ -275,6 +282,7 @@
         countChars();
         status.textContent = "";
         updateState(data);
+        if (behind) location.reload(); // the whole conversation, the other tab's turns too
         break;
       case "error":
         dropStreaming();
