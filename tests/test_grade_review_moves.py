@@ -12,6 +12,13 @@ from app.engine.grader import TranscriptMessage, for_outcome, grade_heuristic
 
 # (language, message, moves that must be found, moves that must not)
 MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
+    # a casual "deep breath, were ok" is the reassuring pause (were: we're, typed quickly)
+    (
+        "en",
+        "hey davide, saw all ur msgs. deep breath, were ok. whats the most urgent one?",
+        {"reassurance"},
+        set(),
+    ),
     # IT F5, EN F12: the money raised live, not left to an e-mail
     (
         "it",
