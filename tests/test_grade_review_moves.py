@@ -12,6 +12,42 @@ from app.engine.grader import TranscriptMessage, for_outcome, grade_heuristic
 
 # (language, message, moves that must be found, moves that must not)
 MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
+    # the third, out-of-sample review (its top disagreements)
+    (
+        "en",
+        "Then here's my clear advice, and I'll stand behind it: keep the US shares until March.",
+        {"advice", "firm"},
+        set(),
+    ),
+    (
+        "en",
+        "I can be that person beside you, not just the one who builds the site.",
+        {"paraphrase"},
+        set(),
+    ),
+    (
+        "it",
+        "Quindi oltre al sito cercate qualcuno che vi accompagni nelle scelte.",
+        {"paraphrase"},
+        set(),
+    ),
+    ("it", "Quindi oltre al sito cosa vi serve?", {"need_question"}, {"paraphrase"}),
+    (
+        "en",
+        "A full 3D one in three weeks isn't realistic. What I can do is a gallery of ready "
+        "kitchens with a quote button.",
+        {"alternative"},
+        set(),
+    ),
+    ("en", "What I can do for you today is listen.", set(), {"alternative"}),
+    ("en", "Sure, call me tomorrow evening, no problem.", {"gives_in"}, set()),
+    (
+        "en",
+        "Please don't call me in the evening, call me tomorrow morning.",
+        {"boundary"},
+        {"gives_in"},
+    ),
+    ("it", "Guardi, i contratti non li commento al telefono e di sera.", {"boundary"}, set()),
     # a casual "deep breath, were ok" is the reassuring pause (were: we're, typed quickly)
     (
         "en",
