@@ -1,14 +1,14 @@
-"""Trainee sentences from the two grader reviews (Italian and English, offline engine): the moves
-each must show and the moves it must not, with near misses that must stay as they were."""
+"""Trainee sentences from the report-card reviews (Italian and English, offline engine): the moves
+each must show and the moves it must not, with near misses that must stay as they were; and
+the grades a few of those sessions must get."""
 
 from __future__ import annotations
 
 import pytest
-import yaml
 
-from app.catalog import PROMPTS_DIR, Catalog, Move
-from app.engine.detectors import detect, move_ids
+from app.catalog import Catalog
 from app.engine.grader import TranscriptMessage, for_outcome, grade_heuristic
+from tests.test_hand_play_moves import check_message
 
 # (language, message, moves that must be found, moves that must not)
 MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
@@ -765,22 +765,14 @@ MESSAGES: list[tuple[str, str, set[str], set[str]]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def moves() -> dict[str, Move]:
-    data = yaml.safe_load((PROMPTS_DIR / "moves.yaml").read_text(encoding="utf-8"))
-    return {m.id: m for m in (Move.model_validate(d) for d in data)}
-
-
 @pytest.mark.parametrize(
     ("lang", "text", "present", "absent"),
     [pytest.param(*case, id=f"{case[0]}-{i}") for i, case in enumerate(MESSAGES)],
 )
 def test_review_message(
-    moves: dict[str, Move], lang: str, text: str, present: set[str], absent: set[str]
+    catalog: Catalog, lang: str, text: str, present: set[str], absent: set[str]
 ) -> None:
-    found = move_ids(detect(text, lang, moves))
-    assert present <= found, f"missing {present - found} in {text!r} (found {sorted(found)})"
-    assert not (absent & found), f"wrongly found {absent & found} in {text!r}"
+    check_message(catalog.moves, lang, text, present, absent)
 
 
 def test_money_raised_live_is_money_in_person(catalog: Catalog) -> None:
@@ -795,10 +787,7 @@ def test_money_raised_live_is_money_in_person(catalog: Catalog) -> None:
             "sono ancora le tre parcelle di ottobre da sistemare",
         ),
     ]
-    messages = [
-        TranscriptMessage(seq=seq, role=role, content=content)
-        for seq, (role, content) in enumerate(session, start=1)
-    ]
+    messages = transcript(session)
     grade = grade_heuristic(catalog, catalog.personas["loyal-debtor"], "it", messages)
     money = next(c for c in grade.criteria if c.technique_id == "money-in-person")
     assert money.verdict == "applied"
@@ -826,10 +815,7 @@ def test_a_stream_of_quick_questions_calls_for_rules(
         ("trainee", reply),
         ("client", "Perfect. One last thing: should I post every day?"),
     ]
-    messages = [
-        TranscriptMessage(seq=seq, role=role, content=content)
-        for seq, (role, content) in enumerate(session, start=1)
-    ]
+    messages = transcript(session)
     grade = grade_heuristic(catalog, catalog.personas["free-advice-seeker"], "en", messages)
     rules = next(c for c in grade.criteria if c.technique_id == "set-boundaries")
     assert rules.verdict == verdict
@@ -840,10 +826,7 @@ def test_only_a_dismissal_turns_plain_misses_into_not_applicable(catalog: Catalo
         ("client", "Ciao! Domandina veloce sul profilo, due secondi."),
         ("trainee", "Chiamami pure quando vuoi, anche di notte."),  # a slip stays a slip
     ]
-    messages = [
-        TranscriptMessage(seq=seq, role=role, content=content)
-        for seq, (role, content) in enumerate(session, start=1)
-    ]
+    messages = transcript(session)
     graded = grade_heuristic(catalog, catalog.personas["free-advice-seeker"], "it", messages)
     missed = {c.technique_id for c in graded.criteria if c.verdict == "missed" and not c.evidence}
     slipped = {c.technique_id: c.verdict for c in graded.criteria if c.evidence}
@@ -855,3 +838,10 @@ def test_only_a_dismissal_turns_plain_misses_into_not_applicable(catalog: Catalo
     assert all(verdicts[t] == "not_applicable" for t in missed)
     assert all(verdicts[t] == v for t, v in slipped.items())
     assert sent_away.score >= graded.score
+
+
+def transcript(session: list[tuple[str, str]]) -> list[TranscriptMessage]:
+    return [
+        TranscriptMessage(seq=seq, role=role, content=content)  # type: ignore[arg-type]
+        for seq, (role, content) in enumerate(session, start=1)
+    ]

@@ -19,7 +19,7 @@ import string
 from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from wordfreq import get_frequency_dict
 
@@ -39,11 +39,6 @@ MAX_LETTERS = 24  # a longer run of letters is no typo (and its edits would cost
 # a whole word of letters, not an elided one ("cinquant'anni")
 _WORD = re.compile(rf"\b[^\W\d_]{{{MIN_LETTERS},{MAX_LETTERS}}}\b(?!['’])")
 _LETTERS = {"it": string.ascii_lowercase + "àèéìíòóù", "en": string.ascii_lowercase}
-
-
-@cache
-def frequencies(language: Language) -> dict[str, float]:
-    return get_frequency_dict(language, wordlist="large")
 
 
 def one_edit(word: str, letters: str) -> set[str]:
@@ -84,7 +79,7 @@ class Speller:
         self, language: Language, needed: Callable[[str], bool], shorthand: dict[str, str]
     ) -> None:
         self.language = language
-        self.frequency = frequencies(language)
+        self.frequency = get_frequency_dict(language, wordlist="large")  # cached by wordfreq
         self.meant = MEANT[language]
         self.letters = _LETTERS[language]
         self.needed = needed  # does a move need this (lowercase) word?

@@ -160,22 +160,14 @@ def login(
             address=client_address(request),
             device=request.cookies.get(DEVICE_COOKIE),
         )
-    except TooMany:
+    except (TooMany, Unauthorized) as exc:
+        locked = isinstance(exc, TooMany)
         return _login_form(
             request,
             settings,
             next_url=safe_next(next),
-            error=t("login.locked"),
-            status_code=429,
-            username=username,
-        )
-    except Unauthorized:
-        return _login_form(
-            request,
-            settings,
-            next_url=safe_next(next),
-            error=t("login.wrong"),
-            status_code=401,
+            error=t("login.locked" if locked else "login.wrong"),
+            status_code=429 if locked else 401,
             username=username,
         )
     response = redirect(safe_next(next))

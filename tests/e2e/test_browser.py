@@ -613,19 +613,24 @@ def test_trainee_plays_and_coach_reviews(site: Site, browser: Any) -> None:
     context.close()
 
 
-def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
-    """A refused message shows the reason in words; a session ended in another tab sends the
-    trainee to its ended state instead of leaving an error on a dead conversation."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-    page = context.new_page()
-    watch = Watch(page)
+def start_disorganized(page: Any, site: Site) -> str:
+    """Tess starts a session with the disorganised client on the offline engine: its id."""
     login(page, site, "tess")
     page.goto(f"{site.base_url}/practice")
     card = page.locator("#persona-disorganized")
     card.get_by_label("Engine").select_option("offline")
     card.get_by_role("button", name="Start").click()
     page.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
-    session_id = page.url.rsplit("/", 1)[1]
+    return page.url.rsplit("/", 1)[1]
+
+
+def test_chat_errors_read_as_text(site: Site, browser: Any) -> None:
+    """A refused message shows the reason in words; a session ended in another tab sends the
+    trainee to its ended state instead of leaving an error on a dead conversation."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = context.new_page()
+    watch = Watch(page)
+    session_id = start_disorganized(page, site)
 
     box = page.get_by_label("Your message")
     counter = page.locator("#char-count")
@@ -687,12 +692,7 @@ def test_a_stale_tab_catches_up_with_the_other_tab_s_turns(site: Site, browser: 
     turn shows the whole conversation afterwards, not a gap in it."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     first = context.new_page()
-    login(first, site, "tess")
-    first.goto(f"{site.base_url}/practice")
-    card = first.locator("#persona-disorganized")
-    card.get_by_label("Engine").select_option("offline")
-    card.get_by_role("button", name="Start").click()
-    first.wait_for_url(re.compile(r"/sessions/[0-9a-f]{32}$"))
+    start_disorganized(first, site)
     second = context.new_page()
     second.goto(first.url)
     first.get_by_label("Your message").fill("What would help you most this week?")
