@@ -75,14 +75,7 @@ def set_assignment(
     if not fields.get("due"):
         fields.pop("due", None)  # the date field left empty: no due date
     try:
-        try:
-            created = AssignmentCreate.model_validate(fields)
-        except ValidationError as exc:
-            error = exc.errors()[0]
-            raise Invalid(
-                f"the assignment is not valid: {error['loc'][0]}: {error['msg']}"
-            ) from exc
-        assignments.create(db=db, catalog=catalog, user=user, request=created)
+        assignments.create(db=db, catalog=catalog, user=user, request=_validated(fields))
     except ServiceError as exc:
         db.rollback()
         text = error_text(exc, chosen_language(request)[0])
@@ -90,6 +83,14 @@ def set_assignment(
             request, user, catalog, db, error=text, status_code=exc.status_code, draft=fields
         )
     return redirect("/assignments?saved=1")
+
+
+def _validated(fields: dict[str, str]) -> AssignmentCreate:
+    try:
+        return AssignmentCreate.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise Invalid(f"the assignment is not valid: {error['loc'][0]}: {error['msg']}") from exc
 
 
 @router.post("/assignments/{assignment_id}/delete")
